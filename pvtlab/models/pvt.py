@@ -1,0 +1,183 @@
+"""PyramidVisionTransformer: PVTv1 (arXiv 2102.12122) and PVTv2 (arXiv 2106.13797) from one ``PVTConfig``.
+
+Every toggle is resolved here, in ``build_stage``: the config picks submodules, and ``forward`` has one path.
+Where each toggle lives:
+- ``patch_embed`` -> ``PatchEmbed`` conv geometry (``PVTConfig.patch_kernel`` / ``patch_padding``)
+- ``pos_embed``   -> ``AbsolutePositionEmbed`` or ``NoPositionEmbed`` (position.py)
+- ``ffn``         -> ``Mlp`` or ``ConvFfn`` (ffn.py); ``ffn_relu`` adds the B2-Li ReLU in either
+- ``attention``   -> the key/value reducer (kv_reducers.py)
+- ``head_pool``   -> ``ClsTokenPrefix`` in stage 4 + ``ClsTokenPool``, or ``MeanTokenPool``
+- ``stage_norm``  -> LayerNorm or Identity after stages 1-3
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from timm.layers import trunc_normal_
+from torch import nn
+
+from .attention import SpatialReductionAttention
+from .block import Block
+from .config import NUM_STAGES, PVTConfig
+from .ffn import ConvFfn, Mlp
+from .kv_reducers import build_kv_reducer
+from .patch_embed import PatchEmbed
+from .position import AbsolutePositionEmbed, ClsTokenPrefix, NoPositionEmbed, NoPrefix
+
+
+class Stage(nn.Module):
+    """Patch embedding -> [class token] -> [position embedding] -> blocks -> norm. Output: tokens and grid."""
+
+    def __init__(self, patch_embed: PatchEmbed, prefix: nn.Module, pos_embed: nn.Module, pos_drop: float,
+                 blocks: list[Block], norm: nn.Module) -> None:
+        super().__init__()
+        self.patch_embed = patch_embed
+        self.prefix = prefix
+        self.pos_embed = pos_embed
+        self.pos_drop = nn.Dropout(pos_drop)
+        self.blocks = nn.ModuleList(blocks)
+        self.norm = norm
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+        x, hw = self.patch_embed(x)  # (B, h*w, C)
+        x = self.pos_drop(self.pos_embed(self.prefix(x), hw))  # (B, n_prefix + h*w, C)
+        for block in self.blocks:
+            x = block(x, hw)
+        return self.norm(x), hw
+
+
+class ClsTokenPool(nn.Module):
+    """PVTv1 head input: the class token."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, 0]
+
+
+class MeanTokenPool(nn.Module):
+    """PVTv2 head input: the mean of the stage-4 tokens."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=1)
+
+
+def tokens_to_map(x: torch.Tensor, hw: tuple[int, int], num_prefix_tokens: int) -> torch.Tensor:
+    """(B, n + h*w, C) tokens -> (B, C, h, w) feature map, dropping prefix tokens."""
+    x = x[:, num_prefix_tokens:]
+    return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], hw[0], hw[1])
+
+
+def build_stage(cfg: PVTConfig, index: int, in_chans: int, drop_path_rates: list[float]) -> Stage:
+    """Resolve every toggle for stage ``index`` into concrete submodules."""
+    dim = cfg.embed_dims[index]
+    last = index == NUM_STAGES - 1
+    patch_embed = PatchEmbed(in_chans, dim, cfg.patch_kernel(index), cfg.patch_strides[index],
+                             cfg.patch_padding(index))
+    prefix: nn.Module = ClsTokenPrefix(dim) if (last and cfg.head_pool == "cls_token") else NoPrefix()
+    n_prefix = prefix.num_tokens
+    grid = cfg.stage_grids(cfg.img_size, cfg.img_size)[index]
+    pos_embed = AbsolutePositionEmbed(dim, grid, n_prefix) if cfg.pos_embed else NoPositionEmbed()
+    hidden = int(dim * cfg.mlp_ratios[index])
+    blocks = []
+    for rate in drop_path_rates:
+        reducer = build_kv_reducer(cfg.attention, dim, cfg.sr_ratios[index], cfg.pool_size, n_prefix)
+        attn = SpatialReductionAttention(dim, cfg.num_heads[index], reducer, cfg.qkv_bias, cfg.drop_rate)
+        if cfg.ffn == "conv_ffn":
+            mlp: nn.Module = ConvFfn(dim, hidden, cfg.ffn_relu, cfg.drop_rate, n_prefix)
+        else:
+            mlp = Mlp(dim, hidden, cfg.ffn_relu, cfg.drop_rate)
+        blocks.append(Block(dim, attn, mlp, cfg.norm_eps, rate))
+    norm = nn.LayerNorm(dim, eps=cfg.norm_eps) if (last or cfg.stage_norm) else nn.Identity()
+    return Stage(patch_embed, prefix, pos_embed, cfg.drop_rate, blocks, norm)
+
+
+class PyramidVisionTransformer(nn.Module):
+    """Four-stage pyramid transformer; ``config`` says which paper's parts it has.
+
+    Interface (timm-style): ``forward_features`` -> normalized stage-4 tokens (B, n_prefix + h*w, C4);
+    ``forward_head(x, pre_logits=False)``; ``forward_stages`` -> the four NCHW maps at strides 4/8/16/32;
+    ``reset_classifier(num_classes)``; ``feature_info``.
+    """
+
+    def __init__(self, config: PVTConfig) -> None:
+        super().__init__()
+        self.config = config
+        rates = torch.linspace(0, config.drop_path_rate, sum(config.depths)).tolist()
+        stages, start, in_chans = [], 0, config.in_chans
+        for i, depth in enumerate(config.depths):
+            stages.append(build_stage(config, i, in_chans, rates[start:start + depth]))
+            start, in_chans = start + depth, config.embed_dims[i]
+        self.stages = nn.ModuleList(stages)
+        self.num_prefix_tokens = self.stages[-1].prefix.num_tokens
+        self.num_features = config.embed_dims[-1]
+        self.pool = ClsTokenPool() if config.head_pool == "cls_token" else MeanTokenPool()
+        self.head = nn.Linear(self.num_features, config.num_classes) if config.num_classes else nn.Identity()
+        self.min_input_size = config.min_input_size()
+        reduction = 1
+        self.feature_info = []
+        for i, stride in enumerate(config.patch_strides):
+            reduction *= stride
+            self.feature_info.append({"num_chs": config.embed_dims[i], "reduction": reduction, "module": f"stages.{i}"})
+        self.apply(self._init_weights)
+
+    def _init_weights(self, m: nn.Module) -> None:
+        """Linear trunc_normal(.02)/0, LayerNorm 1/0; convs per ``conv_init`` (v1 PyTorch default, v2 fan-out)."""
+        if isinstance(m, nn.Linear):
+            trunc_normal_(m.weight, std=0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.LayerNorm):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Conv2d) and self.config.conv_init == "fan_out_normal":
+            fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
+            nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / fan_out))
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+    def check_input(self, x: torch.Tensor) -> None:
+        """A clear error for inputs too small for the stages' strides and SR ratios (instead of a conv crash)."""
+        h, w = x.shape[-2], x.shape[-1]
+        if h < self.min_input_size or w < self.min_input_size:
+            raise ValueError(f"input size {h}x{w} is too small for this model: each side must be at least "
+                             f"{self.min_input_size} px (patch strides {self.config.patch_strides}, "
+                             f"sr_ratios {self.config.sr_ratios}, attention {self.config.attention!r})")
+
+    def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The four stage outputs as NCHW maps (strides 4, 8, 16, 32), for dense prediction."""
+        self.check_input(x)
+        maps = []
+        for stage in self.stages:
+            tokens, hw = stage(x)
+            x = tokens_to_map(tokens, hw, stage.prefix.num_tokens)
+            maps.append(x)
+        return maps
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_input(x)
+        for stage in self.stages[:-1]:
+            tokens, hw = stage(x)
+            x = tokens_to_map(tokens, hw, 0)
+        return self.stages[-1](x)[0]
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.pool(x)
+        return x if pre_logits else self.head(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    def get_classifier(self) -> nn.Module:
+        return self.head
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """New head for ``num_classes`` (0: no head, features only); ``config`` follows."""
+        self.config = self.config.replace(num_classes=num_classes)
+        self.head = nn.Linear(self.num_features, num_classes) if num_classes else nn.Identity()
+        if num_classes:
+            self._init_weights(self.head)
+
+
+def build_model(config: PVTConfig) -> PyramidVisionTransformer:
+    return PyramidVisionTransformer(config)
