@@ -103,7 +103,8 @@ class PyramidVisionTransformer(nn.Module):
     def __init__(self, config: PVTConfig) -> None:
         super().__init__()
         self.config = config
-        rates = torch.linspace(0, config.drop_path_rate, sum(config.depths)).tolist()
+        total = sum(config.depths)
+        rates = [config.drop_path_rate * i / max(total - 1, 1) for i in range(total)]  # linear rule over all blocks
         stages, start, in_chans = [], 0, config.in_chans
         for i, depth in enumerate(config.depths):
             stages.append(build_stage(config, i, in_chans, rates[start:start + depth]))

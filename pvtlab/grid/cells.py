@@ -1,0 +1,148 @@
+"""Cells: the unit of work of a grid, each with a stable id.
+
+A cell is (resolved config, measurement group, resolution, seed, measurement settings, data spec); its id
+is a hash of exactly that, so the same measurement asked for twice (the paper's PVTv1-Small step is also
+a factorial combination) runs once and carries both names, and a renamed variant keeps its results.
+The model/variant names are labels, not identity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pvtlab.models import STYLE_FIELDS, PVTConfig, get_config, list_models
+
+from .spec import Spec, bad
+from .variants import Entry, position_of, resolve_entries
+
+# Groups whose result depends on the device they run on; params and FLOPs do not.
+DEVICE_GROUPS = ("memory", "throughput", "accuracy")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One measurement to run; ``identity()`` is what the id hashes, the rest are labels."""
+
+    cell_id: str
+    group: str
+    model: str
+    variant: str
+    base_model: str
+    config: dict[str, Any]
+    resolution: int
+    seed: int | None
+    settings: dict[str, Any]
+    data: dict[str, Any] | None
+    path_step: int | None
+    in_factorial: bool
+    aliases: tuple[str, ...] = ()
+
+    def identity(self) -> dict[str, Any]:
+        return cell_identity(self.config, self.group, self.resolution, self.seed, self.settings, self.data)
+
+    def to_json(self) -> str:
+        return canonical_json(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Cell":
+        raw = json.loads(text)
+        raw["aliases"] = tuple(raw.get("aliases", ()))
+        return cls(**raw)
+
+    def pvt_config(self) -> PVTConfig:
+        return PVTConfig(**self.config)
+
+    @property
+    def label(self) -> str:
+        seed = f" seed {self.seed}" if self.seed is not None else ""
+        return f"{self.group} {self.model}:{self.variant} @{self.resolution}px{seed}"
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A checked spec expanded into its cells; ``spec_hash`` changes exactly when the set of cells does."""
+
+    spec: Spec
+    device: str
+    cells: tuple[Cell, ...]
+    spec_hash: str
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def cell_identity(config: dict[str, Any], group: str, resolution: int, seed: int | None,
+                  settings: dict[str, Any], data: dict[str, Any] | None) -> dict[str, Any]:
+    return {"config": config, "group": group, "resolution": resolution, "seed": seed,
+            "settings": settings, "data": data}
+
+
+def cell_id_of(identity: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:16]
+
+
+def accuracy_config(entry: Entry, model: str, image_size: int) -> PVTConfig:
+    """The training model's sizes with the entry's toggles and v1/v2 style choices (DESIGN.md)."""
+    style = {name: getattr(entry.config, name) for name in STYLE_FIELDS}
+    return get_config(model, img_size=image_size, **style)
+
+
+def expand(spec: Spec, device: str, data: dict[str, Any] | None = None) -> Grid:
+    """Every cell of ``spec`` in spec order, duplicates merged; ``data`` is the checked data spec."""
+    entries = resolve_entries(spec)
+    cells: dict[str, Cell] = {}
+    for group in spec.measure:
+        settings = {**({"device": device} if group in DEVICE_GROUPS else {}),
+                    **spec.measure_options.get(group, {})}
+        for entry in entries:
+            for size in spec.resolutions[group]:
+                _check_size(spec, f"resolutions.{group}", size, entry, entry.config)
+                _add(cells, entry, entry.model, entry.config, group, size, None, settings, None)
+    if spec.accuracy is not None:
+        acc = spec.accuracy
+        if acc.model not in list_models():
+            raise bad(spec.where, "accuracy.model", acc.model, f"choose from {list_models()}")
+        settings = {"device": device, "epochs": acc.epochs, "steps": acc.steps}
+        for entry in entries:
+            config = accuracy_config(entry, acc.model, acc.image_size)
+            _check_size(spec, "accuracy.image_size", acc.image_size, entry, config)
+            for seed in acc.seeds:
+                _add(cells, entry, acc.model, config, "accuracy", acc.image_size, seed, settings,
+                     data if data is not None else acc.data)
+    ids = sorted(cells)
+    spec_hash = hashlib.sha256(",".join(ids).encode()).hexdigest()[:12]
+    return Grid(spec=spec, device=device, cells=tuple(cells.values()), spec_hash=spec_hash)
+
+
+def _check_size(spec: Spec, key: str, size: int, entry: Entry, config: PVTConfig) -> None:
+    smallest = config.min_input_size()
+    if size < smallest:
+        raise bad(spec.where, key, size, f"{entry.model}:{entry.variant} needs inputs of at least {smallest} px")
+
+
+def _add(cells: dict[str, Cell], entry: Entry, model: str, config: PVTConfig, group: str, size: int,
+         seed: int | None, settings: dict[str, Any], data: dict[str, Any] | None) -> None:
+    """Add a cell, or when the same measurement is already there, record this entry as another name of it."""
+    config_dict = config.to_dict()
+    cid = cell_id_of(cell_identity(config_dict, group, size, seed, settings, data))
+    label = f"{entry.model}:{entry.variant}"
+    old = cells.get(cid)
+    if old is None:
+        cells[cid] = Cell(cell_id=cid, group=group, model=model, variant=entry.variant, base_model=entry.model,
+                          config=config_dict, resolution=size, seed=seed, settings=dict(settings), data=data,
+                          path_step=entry.path_step, in_factorial=entry.in_factorial)
+        return
+    if label == f"{old.base_model}:{old.variant}" or label in old.aliases:
+        return
+    path_step = old.path_step if old.path_step is not None else entry.path_step
+    cells[cid] = Cell(**{**asdict(old), "aliases": (*old.aliases, label), "path_step": path_step,
+                         "in_factorial": old.in_factorial or entry.in_factorial})
+
+
+def describe_position(config: dict[str, Any]) -> str:
+    return position_of(PVTConfig(**config))
+

@@ -1,0 +1,117 @@
+"""``results/<name>/cells.csv``: one row per cell, written the moment the cell finishes.
+
+Several worker processes write the same file, so every write takes a file lock, reads the current rows,
+replaces or appends the one row (keyed by ``cell_id``, so a cell re-run after a crash never appears twice)
+and swaps the whole file in with ``os.replace``: a reader or a kill at any instant sees the old file or the
+new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .locking import file_lock
+
+CELLS_FILE = "cells.csv"
+
+# Column order of DESIGN.md, then the grid's own extra columns; unknown keys a measurement returns go last.
+IDENTITY = ("cell_id", "study", "spec_hash", "stale_spec", "status", "error", "group", "model", "variant",
+            "path_step", "patch_embed", "pos_embed", "ffn", "attention", "position", "resolution", "seed",
+            "config_json")
+GRID_EXTRA = ("base_model", "in_factorial", "aliases", "settings_json", "data_json", "workers")
+MEASUREMENTS = ("params_m", "trainable_params_m", "gmacs", "attn_gmacs", "gflops", "analytic_gmacs",
+                "flop_counter", "uncounted_ops", "peak_mem_mib", "peak_mem_over_idle_mib", "train_peak_mem_mib",
+                "train_peak_mem_over_idle_mib", "mem_method", "batch_size", "infer_img_per_s_median",
+                "infer_img_per_s_iqr", "infer_latency_ms_median", "train_img_per_s_median",
+                "train_img_per_s_iqr", "mfu_infer", "mfu_train", "top1_acc", "top5_acc", "val_loss",
+                "train_time_s", "images_seen", "epochs")
+PROVENANCE = ("torch_version", "timm_version", "fvcore_version", "device", "device_name", "cpu_model", "threads",
+              "dtype", "pvtlab_version", "git_commit", "worker", "started_at", "finished_at", "wall_s")
+COLUMNS = IDENTITY + GRID_EXTRA + MEASUREMENTS + PROVENANCE
+
+
+def format_value(value: Any) -> str:
+    """One CSV field: empty for missing, true/false for bools, JSON for lists and dicts, repr for floats."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+class ResultsFile:
+    """The cells.csv of one study folder; safe to use from many processes at once."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / CELLS_FILE
+        self._lock = self.folder / f".{CELLS_FILE}.lock"
+
+    def read(self) -> list[dict[str, str]]:
+        """The rows as strings (empty list when there is no file yet); a reader never needs the lock."""
+        if not self.path.exists():
+            return []
+        with open(self.path, newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    def by_id(self) -> dict[str, dict[str, str]]:
+        return {row["cell_id"]: row for row in self.read()}
+
+    def upsert(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Write ``rows``, each replacing any row with the same cell_id, in one atomic swap."""
+        new = [{k: format_value(v) for k, v in row.items()} for row in rows]
+        if not new:
+            return
+        with file_lock(self._lock):
+            current = self.read()
+            index = {row["cell_id"]: i for i, row in enumerate(current)}
+            for row in new:
+                if row["cell_id"] in index:
+                    current[index[row["cell_id"]]] = row
+                else:
+                    index[row["cell_id"]] = len(current)
+                    current.append(row)
+            self._write(current)
+
+    def mark_stale(self, current_ids: set[str]) -> int:
+        """Flag rows whose cell is not in the current spec (``stale_spec``); returns how many are flagged."""
+        with file_lock(self._lock):
+            rows = self.read()
+            changed = False
+            for row in rows:
+                stale = format_value(row["cell_id"] not in current_ids)
+                if row.get("stale_spec") != stale:
+                    row["stale_spec"] = stale
+                    changed = True
+            if changed:
+                self._write(rows)
+            return sum(row["stale_spec"] == "true" for row in rows)
+
+    def _write(self, rows: list[dict[str, str]]) -> None:
+        extra = sorted({key for row in rows for key in row} - set(COLUMNS))
+        columns = list(COLUMNS) + extra
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{CELLS_FILE}.", suffix=".tmp", dir=self.folder)
+        try:
+            with os.fdopen(fd, "w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+                writer.writeheader()
+                writer.writerows(rows)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise

@@ -1,0 +1,258 @@
+"""Read and check a grid spec (``ablations/*.yaml``) before anything runs.
+
+A spec is a small YAML document; every key is checked here, so a typo is a one-line ``UserInputError``
+naming the key, the value and what is allowed, never a half-run grid. Checks that need a model config
+(presets, toggle values, the smallest input a config accepts) live in ``variants.py`` and ``cells.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pvtlab.errors import UserInputError
+
+COMPLEXITY_GROUPS = ("params", "flops", "memory", "throughput")
+TOP_KEYS = ("name", "description", "models", "factorial", "variants", "path", "resolutions", "measure",
+            "measure_options", "accuracy")
+ACCURACY_KEYS = ("data", "model", "image_size", "epochs", "steps", "seeds")
+ACCURACY_DEFAULTS: dict[str, Any] = {"model": "pvt_nano", "image_size": 64, "epochs": 5, "steps": None,
+                                     "seeds": [0, 1]}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class AccuracySpec:
+    """Training settings shared by every accuracy cell."""
+
+    data: dict[str, Any]
+    model: str
+    image_size: int
+    epochs: int
+    steps: int | None
+    seeds: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A checked spec; ``where`` names the file in error messages."""
+
+    name: str
+    where: str
+    description: str = ""
+    models: tuple[str, ...] = ()
+    factorial: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    path: tuple[str, ...] = ()
+    resolutions: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    measure: tuple[str, ...] = ()
+    measure_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    accuracy: AccuracySpec | None = None
+
+
+def bad(where: str, key: str, value: Any, allowed: str) -> UserInputError:
+    """The one error shape every check uses: where, which key, which value, what is allowed."""
+    return UserInputError(f"{where}: {key}={value!r} is not allowed; {allowed}")
+
+
+def read_spec(path: str | Path) -> Spec:
+    """Load ``path`` and check its keys and value types."""
+    path = Path(path)
+    where = str(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UserInputError(f"cannot read spec '{path}': {exc.strerror or exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise UserInputError(f"{where}{line}: not valid YAML ({problem})") from None
+    if not isinstance(raw, dict):
+        raise UserInputError(f"{where}: a spec must be a YAML mapping of keys (name, models, ...), "
+                             f"got {type(raw).__name__}")
+    return parse_spec(raw, where=where, default_name=path.stem)
+
+
+def parse_spec(raw: dict[str, Any], *, where: str, default_name: str) -> Spec:
+    """Check a spec given as a dict (what ``yaml.safe_load`` returns)."""
+    _known_keys(raw, TOP_KEYS, where, "spec key")
+    name = raw.get("name", default_name)
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise bad(where, "name", name, "give a folder-safe name: letters, digits, '_', '.', '-'")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise bad(where, "description", description, "give a string")
+    models = tuple(_str_list(raw, "models", where)) if "models" in raw else ()
+    factorial = _factorial(raw.get("factorial", {}), where)
+    variants = _variants(raw.get("variants", {}), where)
+    path = tuple(_str_list(raw, "path", where)) if "path" in raw else ()
+    measure = tuple(_str_list(raw, "measure", where)) if "measure" in raw else ()
+    for group in measure:
+        if group not in COMPLEXITY_GROUPS:
+            raise bad(where, "measure", group, f"choose from {list(COMPLEXITY_GROUPS)}")
+    if len(set(measure)) != len(measure):
+        raise bad(where, "measure", list(measure), "list each group once")
+    resolutions = _resolutions(raw, measure, where)
+    measure_options = _measure_options(raw.get("measure_options", {}), measure, where)
+    accuracy = _accuracy(raw["accuracy"], where) if raw.get("accuracy") is not None else None
+    if not measure and accuracy is None:
+        raise UserInputError(f"{where}: the spec has neither 'measure' nor 'accuracy'; give at least one")
+    if (factorial or any("preset" not in v for v in variants.values())) and not models:
+        raise UserInputError(f"{where}: 'models' is missing or empty; factorial combinations and variants "
+                             f"without 'preset' are built on each model, so list at least one preset")
+    if not factorial and not variants and not models:
+        raise UserInputError(f"{where}: nothing to build; give 'models', 'factorial' or 'variants'")
+    return Spec(name=name, where=where, description=description, models=models, factorial=factorial,
+                variants=variants, path=path, resolutions=resolutions, measure=measure,
+                measure_options=measure_options, accuracy=accuracy)
+
+
+def _known_keys(mapping: dict[str, Any], allowed: tuple[str, ...], where: str, what: str) -> None:
+    for key in mapping:
+        if key not in allowed:
+            raise UserInputError(f"{where}: {what} {key!r} is not allowed; allowed: {list(allowed)}")
+
+
+def _str_list(raw: dict[str, Any], key: str, where: str) -> list[str]:
+    value = raw[key]
+    if not isinstance(value, list) or not value:
+        raise bad(where, key, value, "give a non-empty list")
+    for item in value:
+        if not isinstance(item, str):
+            raise bad(where, key, item, "every entry must be a name (string)")
+    if len(set(value)) != len(value):
+        raise bad(where, key, value, "list each name once")
+    return value
+
+
+def _factorial(value: Any, where: str) -> dict[str, tuple[Any, ...]]:
+    if value is None or value == {}:
+        return {}
+    if not isinstance(value, dict):
+        raise bad(where, "factorial", value, "give a mapping: toggle -> list of values")
+    axes: dict[str, tuple[Any, ...]] = {}
+    for axis, values in value.items():
+        key = f"factorial.{axis}"
+        if not isinstance(values, list) or not values:
+            raise bad(where, key, values, "give a non-empty list of values")
+        for item in values:
+            if not isinstance(item, (str, int, float, bool)):
+                raise bad(where, key, item, "values must be plain scalars (string, number, true/false)")
+        if len({repr(v) for v in values}) != len(values):
+            raise bad(where, key, values, "list each value once")
+        axes[str(axis)] = tuple(values)
+    return axes
+
+
+def _variants(value: Any, where: str) -> dict[str, dict[str, Any]]:
+    if value is None or value == {}:
+        return {}
+    if not isinstance(value, dict):
+        raise bad(where, "variants", value, "give a mapping: name -> {preset: ..., field: value, ...}")
+    variants: dict[str, dict[str, Any]] = {}
+    for name, overrides in value.items():
+        if not isinstance(name, str) or not name:
+            raise bad(where, "variants", name, "variant names must be non-empty strings")
+        if overrides is None:
+            overrides = {}
+        if not isinstance(overrides, dict):
+            raise bad(where, f"variants.{name}", overrides, "give a mapping of config fields (and optional preset)")
+        variants[name] = dict(overrides)
+    return variants
+
+
+def _positive_int(value: Any, key: str, where: str, allowed: str = "give a positive integer") -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise bad(where, key, value, allowed)
+    return value
+
+
+def _size_list(value: Any, key: str, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value:
+        raise bad(where, key, value, "give a non-empty list of input sizes in pixels")
+    sizes = tuple(_positive_int(v, key, where, "every input size must be a positive integer (pixels)")
+                  for v in value)
+    if len(set(sizes)) != len(sizes):
+        raise bad(where, key, list(sizes), "list each size once")
+    return sizes
+
+
+def _resolutions(raw: dict[str, Any], measure: tuple[str, ...], where: str) -> dict[str, tuple[int, ...]]:
+    """A list (every group) or a mapping group -> list, so FLOPs and memory can go higher than timing."""
+    if not measure:
+        if "resolutions" in raw:
+            raise UserInputError(f"{where}: 'resolutions' is given but 'measure' is not; list the groups "
+                                 f"to measure ({list(COMPLEXITY_GROUPS)}) or drop 'resolutions'")
+        return {}
+    if "resolutions" not in raw:
+        raise UserInputError(f"{where}: 'resolutions' is missing; 'measure' needs input sizes in pixels")
+    value = raw["resolutions"]
+    if isinstance(value, dict):
+        for group in value:
+            if group not in measure:
+                raise bad(where, "resolutions", group, f"keys must be groups listed in 'measure': {list(measure)}")
+        missing = [g for g in measure if g not in value]
+        if missing:
+            raise UserInputError(f"{where}: resolutions has no sizes for group(s) {missing}; "
+                                 f"give a list for each group in 'measure' or one list for all")
+        return {g: _size_list(value[g], f"resolutions.{g}", where) for g in measure}
+    sizes = _size_list(value, "resolutions", where)
+    return {g: sizes for g in measure}
+
+
+def _measure_options(value: Any, measure: tuple[str, ...], where: str) -> dict[str, dict[str, Any]]:
+    """Extra keyword arguments per group for ``pvtlab.measure.measure`` (checked again in ``cells.py``)."""
+    if value is None or value == {}:
+        return {}
+    if not isinstance(value, dict):
+        raise bad(where, "measure_options", value, "give a mapping: group -> {option: value}")
+    options: dict[str, dict[str, Any]] = {}
+    for group, opts in value.items():
+        if group not in measure:
+            raise bad(where, "measure_options", group, f"keys must be groups listed in 'measure': {list(measure)}")
+        if not isinstance(opts, dict):
+            raise bad(where, f"measure_options.{group}", opts, "give a mapping of option -> value")
+        for key, item in opts.items():
+            if not isinstance(item, (str, int, float, bool)) and item is not None:
+                raise bad(where, f"measure_options.{group}.{key}", item, "values must be plain scalars")
+        options[group] = dict(opts)
+    return options
+
+
+def _accuracy(value: Any, where: str) -> AccuracySpec:
+    if not isinstance(value, dict):
+        raise bad(where, "accuracy", value, f"give a mapping with keys {list(ACCURACY_KEYS)}")
+    _known_keys(value, ACCURACY_KEYS, where, "accuracy key")
+    if "data" not in value:
+        raise UserInputError(f"{where}: accuracy.data is missing; give e.g. {{name: synthetic}}")
+    data = value["data"]
+    if not isinstance(data, dict):
+        raise bad(where, "accuracy.data", data, "give a mapping such as {name: synthetic} or "
+                                                "{name: imagefolder, root: PATH}")
+    merged = {**ACCURACY_DEFAULTS, **value}
+    model = merged["model"]
+    if not isinstance(model, str):
+        raise bad(where, "accuracy.model", model, "give a preset name")
+    image_size = _positive_int(merged["image_size"], "accuracy.image_size", where,
+                               "give a positive integer (pixels)")
+    epochs = _positive_int(merged["epochs"], "accuracy.epochs", where)
+    steps = merged["steps"]
+    if steps is not None:
+        steps = _positive_int(steps, "accuracy.steps", where, "give a positive integer or null (whole epochs)")
+    seeds = merged["seeds"]
+    if not isinstance(seeds, list) or not seeds:
+        raise bad(where, "accuracy.seeds", seeds, "give a non-empty list of integer seeds")
+    for seed in seeds:
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise bad(where, "accuracy.seeds", seed, "every seed must be an integer >= 0")
+    if len(set(seeds)) != len(seeds):
+        raise bad(where, "accuracy.seeds", seeds, "list each seed once")
+    return AccuracySpec(data=dict(data), model=model, image_size=image_size, epochs=epochs, steps=steps,
+                        seeds=tuple(seeds))

@@ -1,0 +1,101 @@
+"""``load(path)``: read a grid's ``cells.csv`` into a typed DataFrame, the one reader everything shares.
+
+Every row is kept, failed and stale ones included: deciding what to show is the report's job, and a
+notebook user may want exactly the rows the report leaves out.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from pvtlab.errors import UserInputError
+from pvtlab.report.schema import COLUMNS, REQUIRED, Kind
+
+CELLS_FILE = "cells.csv"
+
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+def cells_path(path: str | Path) -> Path:
+    """The cells.csv a user meant: the file itself, or ``<dir>/cells.csv`` for a results folder."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CELLS_FILE
+        if not path.is_file():
+            raise UserInputError(f"results folder '{path.parent}' has no {CELLS_FILE}: run the grid first")
+        return path
+    if not path.is_file():
+        raise UserInputError(f"results path '{path}' does not exist: give a results folder or its {CELLS_FILE}")
+    return path
+
+
+def load(path: str | Path) -> pd.DataFrame:
+    """Read ``results/<name>/`` (or a cells.csv) into one row per cell with typed columns.
+
+    Known columns get their type from ``schema.COLUMNS`` (nullable ints and bools, floats, UTC datetimes,
+    strings); known columns the file lacks are added empty so code can rely on them; unknown columns are
+    kept, as numbers when every value parses as one.
+    """
+    csv = cells_path(path)
+    try:
+        raw = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise UserInputError(f"'{csv}' is empty: it has no header row") from None
+    missing = [name for name in REQUIRED if name not in raw.columns]
+    if missing:
+        raise UserInputError(f"'{csv}' lacks the column(s) {', '.join(missing)}; required: {', '.join(REQUIRED)}")
+    frame = pd.DataFrame(index=raw.index)
+    for name, column in COLUMNS.items():
+        values = raw[name] if name in raw.columns else pd.Series([""] * len(raw), index=raw.index, dtype=str)
+        frame[name] = _typed(values, column.kind, name, csv)
+    for name in raw.columns:
+        if name not in COLUMNS:
+            frame[name] = _guess(raw[name])
+    return frame
+
+
+def _typed(values: pd.Series, kind: Kind, name: str, csv: Path) -> pd.Series:
+    """Convert one column of strings; a value that does not parse is a corrupt file, named exactly."""
+    text = values.str.strip()
+    blank = text == ""
+    if kind == "str":
+        return text.where(~blank)
+    if kind == "datetime":
+        parsed = pd.to_datetime(text.where(~blank, None), utc=True, errors="coerce", format="ISO8601")
+        _check(parsed.isna() & ~blank, text, name, csv, "an ISO 8601 date")
+        return parsed
+    if kind == "bool":
+        lower = text.str.lower()
+        bad = ~(blank | lower.isin(_TRUE | _FALSE))
+        _check(bad, text, name, csv, "true or false")
+        return pd.Series([None if b else (v in _TRUE) for v, b in zip(lower, blank)], index=text.index, dtype="boolean")
+    numbers = pd.to_numeric(text.where(~blank, None), errors="coerce")
+    _check(numbers.isna() & ~blank & ~text.str.lower().isin({"nan", "inf", "-inf"}), text, name, csv, "a number")
+    if kind == "int":
+        finite = numbers.where(numbers.abs() != math.inf)
+        _check((finite.fillna(0) % 1 != 0) | (finite.isna() & ~blank), text, name, csv, "a whole number")
+        return finite.astype("Int64")
+    return numbers.astype("float64")
+
+
+def _check(bad: pd.Series, text: pd.Series, name: str, csv: Path, allowed: str) -> None:
+    """Raise on the first unparsable value, naming file, column, row and value."""
+    if bad.any():
+        row = int(bad.idxmax())
+        raise UserInputError(
+            f"'{csv}' row {row + 2} column '{name}' has '{text[row]}': expected {allowed} or an empty field"
+        )
+
+
+def _guess(values: pd.Series) -> pd.Series:
+    """An unknown column: numbers when every non-empty value is one, strings otherwise."""
+    text = values.str.strip()
+    blank = text == ""
+    numbers = pd.to_numeric(text.where(~blank, None), errors="coerce")
+    if (numbers.notna() | blank).all() and not blank.all():
+        return numbers.astype("float64")
+    return text.where(~blank)

@@ -1,0 +1,10 @@
+"""Shared test settings: deterministic, CPU, small thread count so two cores stay usable."""
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_threads():
+    torch.manual_seed(0)
+    yield
