@@ -44,7 +44,8 @@ ZERO_OPS = frozenset({
     "aten::div", "aten::div_", "aten::neg", "aten::exp", "aten::sqrt", "aten::rsqrt", "aten::pow",
     "aten::mean", "aten::sum", "aten::abs", "aten::erf",
 })
-# fvcore's default rules for the attention-bearing ops it already knows; the rest get ours below.
+# by_op names (fvcore drops "aten::") whose MACs are attention matmuls in PVT: SDPA, or explicit q@k^T and attn@v
+# (official code, timm with fused attention off). A model that also uses matmul for other layers would overstate.
 _ATTENTION_OP_NAMES = ("scaled_dot_product_attention", "matmul", "bmm", "baddbmm", "einsum", "mm")
 
 Handle = Callable[[list[Any], list[Any]], Any]
@@ -164,13 +165,14 @@ def count_flops(model: nn.Module, image_size: ImageSize, *, in_chans: int | None
     analysis.set_op_handle(**{op: _zero_handle(op, zero_seen) for op in ZERO_OPS})
     # Unsupported ops come back in .uncounted and are checked below, so fvcore's log lines are only noise.
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
-    was_training = model.training
+    modes = [(module, module.training) for module in model.modules()]
     model.eval()
     try:
         with torch.no_grad():
             total = analysis.total()
     finally:
-        model.train(was_training)
+        for module, training in modes:  # each module back to its own mode (a frozen part stays in eval)
+            module.training = training
     unsupported = dict(analysis.unsupported_ops())
     missing = sorted(op for op in unsupported if _is_must_count(op))
     if missing:

@@ -1,0 +1,77 @@
+"""Throughput and latency of one step: warm-up, then timed repeats until a count or a time budget, reported
+as median and interquartile range (a mean hides the outliers a shared machine produces)."""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .steps import Step, Workload, make_step, prepare, synchronize
+
+MIN_REPEATS = 3  # a spread needs a few points, whatever the budget
+
+
+@dataclass(frozen=True)
+class TimingResult:
+    step_s: tuple[float, ...]  # wall time of each timed step (a whole batch)
+    batch_size: int
+
+    @property
+    def median_s(self) -> float:
+        return float(np.median(self.step_s))
+
+    @property
+    def img_per_s(self) -> np.ndarray:
+        return self.batch_size / np.asarray(self.step_s)
+
+    @property
+    def img_per_s_median(self) -> float:
+        return float(np.median(self.img_per_s))
+
+    @property
+    def img_per_s_iqr(self) -> float:
+        q25, q75 = np.percentile(self.img_per_s, [25, 75])
+        return float(q75 - q25)
+
+    @property
+    def latency_ms_median(self) -> float:
+        """Median wall time of one step at ``batch_size`` (set batch 1 for single-image latency)."""
+        return 1000.0 * self.median_s
+
+
+def time_step(step: Step, *, device: str, warmup: int, repeats: int, time_budget_s: float) -> list[float]:
+    """Run ``warmup`` untimed steps, then time steps until ``repeats`` are done or ``time_budget_s`` is spent
+    (but at least ``min(repeats, MIN_REPEATS)``). The clock is read after a device sync, so on CUDA it times the
+    work, not the launch."""
+    for _ in range(warmup):
+        step()
+    synchronize(device)
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < repeats:
+        t0 = time.perf_counter()
+        step()
+        synchronize(device)
+        times.append(time.perf_counter() - t0)
+        if len(times) >= MIN_REPEATS and time.perf_counter() - start >= time_budget_s:
+            break
+    return times
+
+
+def measure_throughput(work: Workload, kinds: tuple[str, ...] = ("infer", "train"), *, warmup: int = 2,
+                       repeats: int = 10, time_budget_s: float = 5.0) -> dict[str, TimingResult]:
+    """Time each step kind on one prepared model (inference first: training changes the weights)."""
+    prep = prepare(work)
+    try:
+        results = {}
+        for kind in kinds:
+            step = make_step(kind, prep, work)
+            times = time_step(step, device=work.device, warmup=warmup, repeats=repeats, time_budget_s=time_budget_s)
+            results[kind] = TimingResult(tuple(times), work.batch_size)
+        return results
+    finally:
+        del prep
+        gc.collect()

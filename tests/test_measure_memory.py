@@ -1,0 +1,66 @@
+"""Peak memory on CPU is a real kernel high-water mark from a fresh process, and it grows with the work.
+
+Lower bounds on growth: during the forward the first-stage fc1 output (batch x tokens x hidden floats) must be in
+memory at once, so a bigger batch or image must raise the peak over idle by at least that tensor's growth.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+import pvtlab
+from pvtlab.measure import measure, peak_memory
+from pvtlab.measure.steps import Workload
+from pvtlab.models import build_model
+
+NANO = pvtlab.get_config("pvt_nano")
+MIB = 2**20
+SMALL_BATCH, BIG_BATCH, SMALL_SIDE, BIG_SIDE = 2, 32, 64, 160
+
+
+def fc1_output_bytes(batch: int, side: int) -> int:
+    h, w = NANO.stage_grids(side, side)[0]
+    return 4 * batch * h * w * int(NANO.embed_dims[0] * NANO.mlp_ratios[0])
+
+
+def infer_over_idle(batch: int, side: int) -> int:
+    work = Workload(build=functools.partial(build_model, NANO), height=side, width=side, batch_size=batch)
+    return peak_memory(work, "infer", threads=1).over_idle_bytes
+
+
+@pytest.fixture(scope="module")
+def small_row() -> dict:
+    return measure("memory", NANO, SMALL_SIDE, batch_size=SMALL_BATCH, threads=1)
+
+
+def test_memory_row(small_row):
+    assert small_row["status"] == "ok", small_row["error"]
+    assert small_row["batch_size"] == SMALL_BATCH
+    assert "VmHWM" in small_row["mem_method"] and "fresh process" in small_row["mem_method"]
+    assert small_row["peak_mem_mib"] > small_row["peak_mem_over_idle_mib"] > 0
+    # Training keeps activations for backward, plus gradients and AdamW's two moments (3x the weights).
+    weights_mib = 4 * sum(p.numel() for p in build_model(NANO).parameters()) / MIB
+    extra = small_row["train_peak_mem_over_idle_mib"] - small_row["peak_mem_over_idle_mib"]
+    assert extra >= 2 * weights_mib, (extra, weights_mib)
+
+
+def test_cpu_peak_grows_with_batch(small_row):
+    small = small_row["peak_mem_over_idle_mib"] * MIB
+    big = infer_over_idle(BIG_BATCH, SMALL_SIDE)
+    growth = fc1_output_bytes(BIG_BATCH, SMALL_SIDE) - fc1_output_bytes(SMALL_BATCH, SMALL_SIDE)
+    assert big - small >= growth, (big / MIB, small / MIB, growth / MIB)
+
+
+def test_cpu_peak_grows_with_resolution(small_row):
+    small = small_row["peak_mem_over_idle_mib"] * MIB
+    big = infer_over_idle(SMALL_BATCH, BIG_SIDE)
+    growth = fc1_output_bytes(SMALL_BATCH, BIG_SIDE) - fc1_output_bytes(SMALL_BATCH, SMALL_SIDE)
+    assert big - small >= growth, (big / MIB, small / MIB, growth / MIB)
+
+
+def test_step_kind_is_checked():
+    work = Workload(build=functools.partial(build_model, NANO), height=64, width=64, batch_size=1)
+    with pytest.raises(ValueError, match="step kind 'eval' is not allowed"):
+        peak_memory(work, "eval")

@@ -1,0 +1,149 @@
+"""measure(): one flat row per call with exactly the cells.csv columns, and failures recorded, never raised.
+
+The failure paths are real: a too-small input makes the model itself raise, a timeout kills a real child process,
+and out-of-memory comes from the CPU allocator under an address-space limit set in a child process.
+"""
+
+from __future__ import annotations
+
+import re
+import resource
+
+import pytest
+import torch
+
+import pvtlab
+from pvtlab.errors import UserInputError
+from pvtlab.measure import GROUP_COLUMNS, PROVENANCE_COLUMNS, analytic_count, measure, provenance
+from pvtlab.measure.isolate import run_in_child
+
+NANO = pvtlab.get_config("pvt_nano")
+MIB = 2**20
+FAST = dict(threads=1, warmup=0, repeats=1, time_budget_s=0.01)  # timing details are test_measure_timing's job
+
+
+def expected_keys(group: str) -> set[str]:
+    return set(GROUP_COLUMNS[group]) | {"status", "error"} | set(PROVENANCE_COLUMNS)
+
+
+def test_group_columns_are_the_design_columns():
+    assert GROUP_COLUMNS["params"] == ("params_m", "trainable_params_m")
+    assert GROUP_COLUMNS["flops"] == ("gmacs", "attn_gmacs", "gflops", "analytic_gmacs", "flop_counter",
+                                      "uncounted_ops")
+    assert GROUP_COLUMNS["memory"] == ("peak_mem_mib", "peak_mem_over_idle_mib", "train_peak_mem_mib",
+                                       "train_peak_mem_over_idle_mib", "mem_method", "batch_size")
+    assert GROUP_COLUMNS["throughput"] == ("infer_img_per_s_median", "infer_img_per_s_iqr", "infer_latency_ms_median",
+                                           "train_img_per_s_median", "train_img_per_s_iqr", "mfu_infer", "mfu_train",
+                                           "batch_size", "threads")
+
+
+def test_params_row():
+    row = measure("params", pvtlab.get_config("pvt_v2_b0"), 224)
+    assert set(row) == expected_keys("params")
+    assert row["status"] == "ok" and row["error"] == ""
+    assert round(row["params_m"], 2) == 3.67  # paper_tables.md: B0 with the 1000-class head
+    assert row["trainable_params_m"] == row["params_m"]
+
+
+def test_flops_row_carries_traced_analytic_and_counter():
+    row = measure("flops", pvtlab.get_config("pvt_v2_b0"), 224, threads=1)
+    assert set(row) == expected_keys("flops")
+    assert row["status"] == "ok"
+    assert round(row["gmacs"], 3) == 0.572  # measurement_pitfalls.md: fvcore with the attention matmuls, B0
+    assert row["gflops"] == pytest.approx(2 * row["gmacs"])
+    assert row["analytic_gmacs"] == analytic_count(pvtlab.get_config("pvt_v2_b0"), 224).gmacs
+    assert row["attn_gmacs"] == pytest.approx(0.038, abs=5e-4)  # paper_tables.md: B0 attention matmuls
+    assert row["flop_counter"].startswith("fvcore ")
+    assert row["uncounted_ops"] == ""
+
+
+def test_throughput_row():
+    row = measure("throughput", NANO, 64, batch_size=2, **FAST)
+    assert set(row) == expected_keys("throughput")
+    assert row["status"] == "ok", row["error"]
+    assert row["batch_size"] == 2 and row["threads"] == 1
+    assert all(row[k] > 0 for k in ("infer_img_per_s_median", "train_img_per_s_median", "infer_latency_ms_median"))
+    assert 0 < row["mfu_infer"] < 1 and 0 < row["mfu_train"] < 1
+
+
+def test_provenance_names_versions_device_and_commit():
+    row = provenance("cpu", threads=3, dtype="bfloat16")
+    assert set(row) == set(PROVENANCE_COLUMNS)
+    assert row["torch_version"] == torch.__version__
+    assert row["fvcore_version"].startswith("0.1.5") and row["timm_version"]
+    assert row["device"] == "cpu" and row["device_name"] == row["cpu_model"] != ""
+    assert row["threads"] == 3 and row["dtype"] == "bfloat16"
+    assert row["pvtlab_version"] == pvtlab.__version__
+    assert re.fullmatch(r"[0-9a-f]{40}", row["git_commit"]), row["git_commit"]
+
+
+@pytest.mark.parametrize("group", ["flops", "throughput"])
+def test_model_error_becomes_a_failed_row(group):
+    row = measure(group, NANO, 16, batch_size=2, **FAST)  # below the model's minimum input size
+    assert set(row) == expected_keys(group)
+    assert row["status"] == "failed"
+    assert "ValueError" in row["error"] and "too small" in row["error"]
+    assert all(row[k] is None for k in GROUP_COLUMNS[group] if k != "threads")
+
+
+@pytest.mark.parametrize("group", ["throughput", "memory"])
+def test_timeout_becomes_a_failed_row(group):
+    # A fresh interpreter cannot even import torch in 0.3 s: the child is killed mid-measurement.
+    row = measure(group, NANO, 64, batch_size=2, timeout_s=0.3, **FAST)
+    assert row["status"] == "failed"
+    assert row["error"] == "timeout: timed out after 0.3 s"
+    assert row["batch_size"] is None
+
+
+def _vm_size() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("VmSize missing")
+
+
+def measure_with_memory_cap(extra_mib: int, **kwargs) -> dict:
+    """Runs in a child: cap the address space a little above what is mapped now, then measure.
+
+    oneDNN is switched off so every allocation goes through torch's CPU allocator: under a tight address-space cap
+    oneDNN's own buffers (JIT code, scratchpads) fail first, at any batch, which makes the test depend on its
+    kernel choice rather than on the batch.
+    """
+    torch.backends.mkldnn.enabled = False
+    resource.setrlimit(resource.RLIMIT_AS, (_vm_size() + extra_mib * MIB, resource.RLIM_INFINITY))
+    return measure(**kwargs)
+
+
+def test_oom_retries_at_half_batch_and_records_the_batch_that_ran():
+    requested = 256
+    row = run_in_child(measure_with_memory_cap, dict(extra_mib=100, group="throughput", config=NANO, resolution=64,
+                                                     batch_size=requested, **FAST))
+    assert row["status"] == "ok", row["error"]
+    assert 1 <= row["batch_size"] < requested
+    assert requested % row["batch_size"] == 0  # halved, never guessed
+    assert row["infer_img_per_s_median"] > 0
+
+
+def test_oom_at_batch_one_becomes_a_failed_row():
+    row = run_in_child(measure_with_memory_cap, dict(extra_mib=100, group="throughput", config=NANO,
+                                                     resolution=4096, batch_size=2, **FAST))
+    assert row["status"] == "failed"
+    assert row["error"].startswith("OutOfMemory: out of memory at every batch tried [2, 1]: RuntimeError:")
+    assert "can't allocate memory" in row["error"]
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(group="speed"), "group='speed' is not allowed; choose one of"),
+    (dict(batch_size=0), "batch_size=0 is not allowed"),
+    (dict(amp_dtype="fp8"), "amp_dtype='fp8' is not allowed"),
+    (dict(device="tpu"), "device='tpu' is not allowed"),
+    (dict(threads=0), "threads=0 is not allowed"),
+    (dict(timeout_s=-1), "timeout_s=-1 is not allowed"),
+    (dict(resolution=(64, 0)), r"image_size=\(64, 0\) is not allowed"),
+    (dict(config="pvt_nano"), "config='str' is not allowed"),
+])
+def test_bad_arguments_raise_user_input_error(kwargs, match):
+    call = dict(group="params", config=NANO, resolution=64) | kwargs
+    with pytest.raises(UserInputError, match=match):
+        measure(**call)
