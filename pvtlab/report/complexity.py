@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from pvtlab.report.catalog import complexity_rows, variant_order
-from pvtlab.report.metrics import MEMORY_COLUMN
+from pvtlab.report.catalog import complexity_rows, ordered_lines
+from pvtlab.report.metrics import MEMORY_COLUMN, MEMORY_TITLE, batch_text
 from pvtlab.report.scaling import end_exponent, fit_exponent
 from pvtlab.report.select import measured, rows_of
 from pvtlab.report.table import Col, Entry, Table, label
@@ -27,28 +27,36 @@ class Curve:
     title: str
     unit: str
     decimals: int
+    plot: bool = True  # False: a table only
 
 
 CURVES: dict[str, Curve] = {
     "gmacs": Curve("gmacs", "flops", "gmacs", "Compute", "GMACs", 2),
-    "attn_gmacs": Curve("attn_gmacs", "flops", "attn_gmacs", "Attention matmuls (q k^T, attn v)", "GMACs", 3),
-    "peak_mem": Curve("peak_mem", "memory", MEMORY_COLUMN, "Peak inference memory", "MiB", 0),
+    "attn_gmacs": Curve("attn_gmacs", "flops", "attn_gmacs", "Attention matmuls", "GMACs", 3),
+    "peak_mem": Curve("peak_mem", "memory", MEMORY_COLUMN, f"{MEMORY_TITLE} (inference)", "MiB", 0),
+    "peak_mem_total": Curve("peak_mem_total", "memory", "peak_mem_mib", "Peak memory, absolute (inference)", "MiB", 0,
+                            plot=False),
     "throughput": Curve("throughput", "throughput", "infer_img_per_s_median", "Inference throughput", "img/s", 1),
 }
 
+EXPONENT_NOTE = (" Exponent k: the cost grows as (side length)^k, the slope of a least-squares line in log-log "
+                 "space; 'top two' uses only the two highest resolutions that ran. For compute, k = 2 is linear "
+                 "in the token count and k = 4 quadratic; a constant part (weights, the process) pulls k down.")
+
 
 def curve_data(cells: pd.DataFrame, curve: Curve) -> pd.DataFrame:
-    """Tidy rows (model, variant, resolution, value, note) of one curve; value NaN with a note where it failed."""
+    """Tidy rows (model, variant, resolution, value, note) of one curve, ``variant`` being the architecture's
+    display name; value NaN with a note where the cell failed or did not run."""
     rows = rows_of(complexity_rows(cells), curve.group)
     resolutions = sorted(int(r) for r in rows["resolution"].dropna().unique())
     out = []
-    for model, variant in variant_order(cells):
-        mine = rows[rows["model"].eq(model) & rows["variant"].eq(variant)]
+    for line in ordered_lines(cells):
+        mine = rows_of(rows, curve.group, **line.select())
         if mine.empty:
             continue
         for resolution in resolutions:
             entry = measured(mine, curve.group, curve.column, resolution=resolution)
-            out.append({"model": model, "variant": variant, "resolution": resolution,
+            out.append({"model": line.model, "variant": line.name, "resolution": resolution,
                         "value": entry.value if entry.has_value else float("nan"),
                         "note": None if entry.has_value else entry.note})
     return pd.DataFrame(out, columns=["model", "variant", "resolution", "value", "note"])
@@ -69,28 +77,35 @@ def complexity_tables(cells: pd.DataFrame) -> list[Table]:
     tables = []
     for curve in CURVES.values():
         data = curve_data(cells, curve)
-        if not _has_content(data):
-            continue
-        resolutions = sorted(data["resolution"].unique())
-        columns = [Col("model", "Model"), Col("variant", "Variant")]
-        columns += [Col(f"{curve.name}_{r}px", f"{r} px", curve.decimals) for r in resolutions]
-        columns += [Col("exponent_fit", "Exponent (fit, all px)", 2), Col("exponent_end", "Exponent (top two px)", 2)]
-        table = Table(f"complexity_{curve.name}", f"{curve.title} by input resolution ({curve.unit})", columns)
-        slopes = exponents(data).set_index(["model", "variant"])
-        for (model, variant), part in data.groupby(["model", "variant"], sort=False):
-            by_res = part.set_index("resolution")
-            row = [label(model), label(variant)]
-            for r in resolutions:
-                value, note = by_res.loc[r, "value"], by_res.loc[r, "note"]
-                row.append(Entry(value=float(value)) if pd.notna(value) else Entry(note=note))
+        if _has_content(data):
+            tables.append(_table(cells, curve, data))
+    return tables
+
+
+def _table(cells: pd.DataFrame, curve: Curve, data: pd.DataFrame) -> Table:
+    resolutions = sorted(data["resolution"].unique())
+    fitted = len(resolutions) > 1  # one resolution has no exponent: leave the columns out rather than n/a
+    columns = [Col("model", "Model"), Col("variant", "Variant")]
+    columns += [Col(f"{curve.name}_{r}px", f"{r} px", curve.decimals) for r in resolutions]
+    if fitted:
+        columns += [Col("exponent_fit", "Exponent (fit, all px)", 2),
+                    Col("exponent_end", "Exponent (top two px)", 2)]
+    title = f"{curve.title} by input resolution{batch_text(cells, curve.group)} ({curve.unit})"
+    table = Table(f"complexity_{curve.name}", title, columns)
+    slopes = exponents(data).set_index(["model", "variant"])
+    for (model, variant), part in data.groupby(["model", "variant"], sort=False):
+        by_res = part.set_index("resolution")
+        row = [label(model), label(variant)]
+        for r in resolutions:
+            value, note = by_res.loc[r, "value"], by_res.loc[r, "note"]
+            row.append(Entry(value=float(value)) if pd.notna(value) else Entry(note=note))
+        if fitted:
             row += [_slope(slopes.loc[(model, variant), "exponent_fit"]),
                     _slope(slopes.loc[(model, variant), "exponent_end"])]
-            table.add(row)
-        table.notes.append(f"Values in {curve.unit}. Exponent k: the cost grows as (side length)^k, the slope of a "
-                           "least-squares line in log-log space; 'top two' uses only the two highest resolutions "
-                           "that ran. k = 2 is linear in the token count, k = 4 quadratic.")
-        tables.append(table)
-    return tables
+        table.add(row)
+    note = f"Values in {curve.unit}."
+    table.notes.append(note + (EXPONENT_NOTE if fitted else " One resolution only, so no scaling exponent."))
+    return table
 
 
 def _has_content(data: pd.DataFrame) -> bool:

@@ -28,6 +28,8 @@ OVER_COMBOS = "settings of the other toggles"
 def main_effects(data: pd.DataFrame, value: str = "value") -> pd.DataFrame:
     """One row per toggle: effect, 95% CI, n, what the CI is over, and the change relative to PVTv1 (%).
 
+    ``relative_pct`` divides the effect by the mean of the PVTv1-valued half (``relative_ci95_half`` the CI).
+
     ``data`` has one row per combination (and per seed, if it has a ``seed`` column) with the toggle
     columns ``patch_embed``, ``position``, ``attention`` and a numeric ``value`` column; NaN values
     (failed cells) drop the seed, or the pair, they belong to.
@@ -112,6 +114,7 @@ def _row(
     }
     if relative:
         row["relative_pct"] = 100.0 * summary["mean"] / base if base else float("nan")
+        row["relative_ci95_half"] = 100.0 * summary["ci95_half"] / abs(base) if base else float("nan")
     return row
 
 

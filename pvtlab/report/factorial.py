@@ -9,12 +9,10 @@ from __future__ import annotations
 import pandas as pd
 
 from pvtlab.report.catalog import COMBOS, Combo, accuracy_for_combo, factorials
-from pvtlab.report.metrics import Metric, accuracy_header, cost_metrics
+from pvtlab.report.metrics import ACCURACY_KEY, Metric, accuracy_header, cost_metrics
 from pvtlab.report.schema import TOGGLES
 from pvtlab.report.select import measured, seed_entry, seed_values
 from pvtlab.report.table import Col, Table, label, missing
-
-ACCURACY_KEY = "top1_acc_pct"
 
 
 def factorial_tables(cells: pd.DataFrame) -> list[Table]:
@@ -32,18 +30,21 @@ def factorial_tables(cells: pd.DataFrame) -> list[Table]:
         table = Table(name, f"Full factorial on {model}: every combination of the three toggles", columns)
         for combo in COMBOS:
             row = [label(value) for value in combo]
-            variant = combos.get(combo)
-            if variant is None:
+            line = combos.get(combo)
+            if line is None:
                 row.append(missing("not in the grid"))
                 row += [missing("not run") for _ in metrics]
             else:
-                row.append(label(variant))
-                row += [measured(cells, m.group, m.column, model=model, variant=variant, resolution=m.resolution)
-                        for m in metrics]
+                row.append(label(line.name))
+                row += [measured(cells, m.group, m.column, resolution=m.resolution, **line.select()) for m in metrics]
             if acc_header:
-                row.append(seed_entry(*seed_values(accuracy_for_combo(cells, combo), "top1_acc")))
+                row.append(seed_entry(*seed_values(accuracy_for_combo(cells, model, combo), "top1_acc")))
             table.add(row)
-        table.notes.append("Cost columns: this model; Top-1: the small training model, mean ± 95% CI over seeds.")
+        note = f"Cost columns: {model} itself."
+        if acc_header:
+            note += (f" Top-1: the small training model with {model}'s toggles and style, mean ± 95% CI over "
+                     "seeds (n = seeds).")
+        table.notes.append(note)
         tables.append(table)
     return tables
 
@@ -55,18 +56,18 @@ def cost_data(cells: pd.DataFrame, model: str, metric: Metric) -> pd.DataFrame:
     for combo in COMBOS:
         value = float("nan")
         if combo in combos:
-            entry = measured(cells, metric.group, metric.column, model=model, variant=combos[combo],
-                             resolution=metric.resolution)
+            entry = measured(cells, metric.group, metric.column, resolution=metric.resolution,
+                             **combos[combo].select())
             value = entry.value if entry.has_value else float("nan")
         rows.append(_toggles(combo) | {"value": value})
     return pd.DataFrame(rows)
 
 
-def accuracy_data(cells: pd.DataFrame, column: str = "top1_acc") -> pd.DataFrame:
-    """One row per (combination, seed) that trained: the toggles, ``seed`` and ``value``."""
+def accuracy_data(cells: pd.DataFrame, model: str, column: str = "top1_acc") -> pd.DataFrame:
+    """One row per (combination, seed) trained in ``model``'s style: the toggles, ``seed`` and ``value``."""
     rows = []
     for combo in COMBOS:
-        values, _ = seed_values(accuracy_for_combo(cells, combo), column)
+        values, _ = seed_values(accuracy_for_combo(cells, model, combo), column)
         rows += [_toggles(combo) | {"seed": int(seed), "value": float(v)} for seed, v in values.items()]
     return pd.DataFrame(rows, columns=[*TOGGLES, "seed", "value"])
 

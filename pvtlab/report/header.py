@@ -1,8 +1,8 @@
-"""The top of report.md: what was run, where, with what software, when, and how long it took.
+"""The top of report.md: what was run, on what machine and software, when, and how long it took.
 
-Reads ``spec.yaml`` and ``run.json`` next to cells.csv when the grid wrote them, and the provenance
-columns of the rows themselves (which are always there), so a report from a bare cells.csv still says
-what it can.
+Reads ``spec.yaml`` and ``grid.json`` (the grid runner's run record; ``run.json`` is accepted too) next to
+cells.csv when they exist, and the provenance columns of the rows, which are always there, so a report
+from a bare cells.csv still says what it can.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ import yaml
 from pvtlab.errors import UserInputError
 
 SPEC_FILE = "spec.yaml"
-RUN_FILE = "run.json"
+RUN_FILES = ("grid.json", "run.json")
 
-_MACHINE = ("device", "device_name", "cpu_model", "threads", "dtype")
+_SPEC_KEYS = ("models", "factorial", "variants", "path", "resolutions", "measure", "measure_options", "accuracy")
+_MACHINE = ("device_name", "cpu_model", "device", "threads", "dtype")
 _SOFTWARE = ("torch_version", "timm_version", "fvcore_version", "pvtlab_version", "git_commit")
+_RUN_SHOWN = {"spec_path", "last_run", "wall_s", "study", "spec_hash", "device"}
 
 
 def read_spec(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -37,106 +39,104 @@ def read_spec(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
     return (spec if isinstance(spec, dict) else None), text
 
 
-def read_run(folder: Path) -> dict[str, Any] | None:
-    """The grid's run record (wall time, machine, provenance, dates), or None when absent."""
-    path = folder / RUN_FILE
-    if not path.is_file():
-        return None
-    try:
-        run = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserInputError(f"'{path}' is not valid JSON: {exc}") from None
-    return run if isinstance(run, dict) else None
+def read_run(folder: Path) -> tuple[dict[str, Any] | None, Path | None]:
+    """The grid's run record (spec path, storage, last run's dates and wall time) and its path."""
+    for name in RUN_FILES:
+        path = folder / name
+        if path.is_file():
+            try:
+                run = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise UserInputError(f"'{path}' is not valid JSON: {exc}") from None
+            return (run if isinstance(run, dict) else None), path
+    return None, None
 
 
 def header(cells: pd.DataFrame, current: pd.DataFrame, folder: Path) -> str:
-    """Markdown for the "What was run" section."""
+    """Markdown for the title and the "What was run" section."""
     spec, spec_text = read_spec(folder)
-    run = read_run(folder) or {}
+    run, run_path = read_run(folder)
+    run = run or {}
     study = _first(cells, "study") or (spec or {}).get("name") or folder.name
-    lines = [f"# Ablation report: {study}", "", "## What was run", ""]
+    lines = [f"# Ablation report: {study}", ""]
+    if spec and spec.get("description"):
+        lines += [str(spec["description"]), ""]
+    lines += ["## What was run", ""]
     lines += _spec_lines(spec, cells, folder)
-    lines += _run_lines(run)
-    lines += _provenance_lines(current)
-    lines += _date_lines(current, run)
+    lines += _command_lines(run, run_path)
+    lines += _machine_lines(current)
+    lines += _time_lines(current, run)
     lines += _count_lines(cells, current)
     if spec_text:
-        lines += ["", "<details><summary>Resolved spec</summary>", "", "```yaml", spec_text.rstrip(), "```", "</details>"]
+        lines += ["", "<details><summary>The spec as run</summary>", "", "```yaml", spec_text.rstrip(), "```",
+                  "</details>"]
     return "\n".join(lines) + "\n"
 
 
 def _spec_lines(spec: dict[str, Any] | None, cells: pd.DataFrame, folder: Path) -> list[str]:
-    hashes = sorted(set(cells["spec_hash"].dropna()) - set(cells.loc[cells["stale_spec"].eq(True), "spec_hash"].dropna()))
+    live = cells[~cells["stale_spec"].fillna(False).astype(bool)]
+    hashes = sorted(live["spec_hash"].dropna().astype(str).unique())
     where = f"`{folder / SPEC_FILE}`" if spec is not None else "no spec.yaml next to cells.csv"
-    lines = [f"- **Spec**: {where}" + (f" (hash `{', '.join(hashes)}`)" if hashes else "")]
-    if spec:
-        for key in ("models", "resolutions", "measure"):
-            if key in spec:
-                lines.append(f"  - {key}: {_inline(spec[key])}")
-        if spec.get("factorial"):
-            lines.append(f"  - factorial: {_inline(spec['factorial'])}")
-        if spec.get("variants"):
-            lines.append(f"  - variants: {', '.join(map(str, spec['variants']))}")
-        if spec.get("accuracy"):
-            lines.append(f"  - accuracy: {_inline(spec['accuracy'])}")
+    lines = [f"- **Spec**: {where}" + (f" (spec hash `{', '.join(hashes)}`)" if hashes else "")]
+    for key in _SPEC_KEYS if spec else ():
+        if spec.get(key):
+            value = ", ".join(map(str, spec[key])) if key == "variants" else _inline(spec[key])
+            lines.append(f"  - {key}: {value}")
     return lines
 
 
-def _run_lines(run: dict[str, Any]) -> list[str]:
-    """Everything run.json says, known keys first, nested dicts flattened one level."""
+def _command_lines(run: dict[str, Any], path: Path | None) -> list[str]:
     if not run:
-        return ["- **Run record**: no run.json next to cells.csv"]
+        return [f"- **Run record**: none ({' or '.join(RUN_FILES)} not next to cells.csv)"]
     lines = []
-    if "command" in run:
-        command = run["command"] if isinstance(run["command"], str) else " ".join(map(str, run["command"]))
-        lines.append(f"- **Command**: `{command}`")
-    if "wall_s" in run:
-        lines.append(f"- **Grid wall time**: {_duration(run['wall_s'])}")
+    if "spec_path" in run:
+        lines.append(f"- **Command**: `python run_ablation.py --grid {run['spec_path']}`")
     for key, value in run.items():
-        if key in ("command", "wall_s"):
-            continue
-        if isinstance(value, dict):
-            inner = "; ".join(f"{k}: {_inline(v)}" for k, v in value.items())
-            lines.append(f"- **{key}**: {inner}")
-        else:
-            lines.append(f"- **{key}**: {_inline(value)}")
+        if key not in _RUN_SHOWN:
+            lines.append(f"- **{key.replace('_', ' ').capitalize()}**: {_inline(value)}")
+    lines.append(f"- **Run record**: `{path}`")
     return lines
 
 
-def _provenance_lines(rows: pd.DataFrame) -> list[str]:
+def _machine_lines(rows: pd.DataFrame) -> list[str]:
     machine = "; ".join(f"{c}: {_values(rows, c)}" for c in _MACHINE if rows[c].notna().any())
     software = "; ".join(f"{c}: {_values(rows, c)}" for c in _SOFTWARE if rows[c].notna().any())
     lines = []
     if machine:
-        lines.append(f"- **Machine (from the rows)**: {machine}")
+        lines.append(f"- **Machine**: {machine}")
     if software:
-        lines.append(f"- **Software (from the rows)**: {software}")
-    workers = rows["worker"].dropna().nunique()
-    if workers:
-        lines.append(f"- **Workers**: {workers}")
+        lines.append(f"- **Software**: {software}")
     return lines
 
 
-def _date_lines(rows: pd.DataFrame, run: dict[str, Any]) -> list[str]:
+def _time_lines(rows: pd.DataFrame, run: dict[str, Any]) -> list[str]:
     lines = []
+    last = run.get("last_run") if isinstance(run.get("last_run"), dict) else {}
+    if last.get("started_at"):
+        workers = ""
+        if "workers" in last:
+            per = f" x {last['threads_per_worker']} thread(s)" if "threads_per_worker" in last else ""
+            workers = f"; {last['workers']} worker(s){per} on {last.get('device', run.get('device', '?'))}"
+        lines.append(f"- **Last run**: {last['started_at']} to {last.get('finished_at', '?')}{workers}")
+    wall = last.get("wall_s", run.get("wall_s"))
+    if wall is not None:
+        lines.append(f"- **Wall time (last run)**: {_duration(wall)}")
     started, finished = rows["started_at"].min(), rows["finished_at"].max()
     if pd.notna(started) and pd.notna(finished):
-        lines.append(f"- **Cells ran**: {started:%Y-%m-%d %H:%M:%S} to {finished:%Y-%m-%d %H:%M:%S} UTC")
+        lines.append(f"- **Cells measured**: {started:%Y-%m-%d %H:%M:%S} to {finished:%Y-%m-%d %H:%M:%S} UTC")
     cell_time = rows["wall_s"].sum(min_count=1)
     if pd.notna(cell_time):
-        lines.append(f"- **Cell time**: {_duration(cell_time)} summed over cells (more than the wall time with several workers)")
-    now = datetime.now(timezone.utc)
-    lines.append(f"- **Report written**: {now:%Y-%m-%d %H:%M:%S} UTC")
+        lines.append(f"- **Cell time**: {_duration(cell_time)}, the sum of every cell's own wall time")
+    lines.append(f"- **Report written**: {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC")
     return lines
 
 
 def _count_lines(cells: pd.DataFrame, rows: pd.DataFrame) -> list[str]:
     ok = int(rows["status"].eq("ok").sum())
-    failed = len(rows) - ok
-    text = f"- **Cells**: {len(rows)} ({ok} ok, {failed} failed)"
-    stale = int(cells["stale_spec"].eq(True).sum())
+    text = f"- **Cells**: {len(rows)} ({ok} ok, {len(rows) - ok} failed)"
+    stale = int(cells["stale_spec"].fillna(False).astype(bool).sum())
     if stale:
-        text += f"; {stale} row(s) from an older spec left out of this report"
+        text += f"; {stale} row(s) from an older spec are left out of this report"
     return [text]
 
 
@@ -146,7 +146,7 @@ def _first(rows: pd.DataFrame, column: str) -> str | None:
 
 
 def _values(rows: pd.DataFrame, column: str) -> str:
-    """The distinct values of a provenance column; counts when the rows disagree."""
+    """The distinct values of a provenance column; with counts when the rows disagree."""
     counts = rows[column].dropna().astype(str).value_counts()
     if len(counts) == 1:
         return f"`{counts.index[0]}`"
@@ -164,5 +164,5 @@ def _duration(seconds: Any) -> str:
         seconds = float(seconds)
     except (TypeError, ValueError):
         return str(seconds)
-    minutes, rest = divmod(seconds, 60)
-    return f"{seconds:.1f} s ({int(minutes)} min {rest:.0f} s)" if minutes else f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{seconds:.1f} s ({minutes} min {rest} s)" if minutes else f"{seconds:.1f} s"

@@ -11,13 +11,11 @@ from dataclasses import replace
 import pandas as pd
 
 from pvtlab.report.catalog import Step, accuracy_for_step, paths
-from pvtlab.report.metrics import accuracy_header, cost_metrics
+from pvtlab.report.metrics import ACCURACY_KEY, MEMORY_NOTE, accuracy_header, cost_metrics
 from pvtlab.report.schema import PATH_LABELS
 from pvtlab.report.select import measured, seed_entry, seed_values
 from pvtlab.report.table import Col, Entry, Table, label
 from pvtlab.stats import paired_difference
-
-ACCURACY_KEY = "top1_acc_pct"
 
 
 def path_tables(cells: pd.DataFrame) -> list[Table]:
@@ -40,8 +38,7 @@ def path_table(cells: pd.DataFrame, steps: list[Step], model_title: str = "") ->
     previous: list[Entry] | None = None
     previous_seeds: pd.Series | None = None
     for step in sorted(steps, key=lambda s: s.step):
-        entries = [measured(cells, m.group, m.column, model=step.model, variant=step.variant, resolution=m.resolution)
-                   for m in metrics]
+        entries = [measured(cells, m.group, m.column, resolution=m.resolution, **step.line.select()) for m in metrics]
         seeds = None
         if acc_header:
             seeds, failures = seed_values(accuracy_for_step(cells, step), "top1_acc")
@@ -51,10 +48,10 @@ def path_table(cells: pd.DataFrame, steps: list[Step], model_title: str = "") ->
             if acc_header and seeds is not None and previous_seeds is not None:
                 entries[-1] = _paired_change(entries[-1], seeds, previous_seeds)
         labels = [label(str(step.step)), label(PATH_LABELS.get(step.step, f"step {step.step}")),
-                  label(step.model), label(step.variant)]
+                  label(step.line.model), label(step.line.name)]
         table.add(labels + entries)
         previous, previous_seeds = entries, seeds
-    table.notes += _notes(cells, acc_header is not None)
+    table.notes += _notes(any(m.group == "memory" for m in metrics), acc_header is not None)
     return table
 
 
@@ -75,10 +72,12 @@ def _paired_change(entry: Entry, seeds: pd.Series, previous: pd.Series) -> Entry
     return replace(entry, delta=diff["mean"], delta_ci=diff["ci95_half"])
 
 
-def _notes(cells: pd.DataFrame, has_accuracy: bool) -> list[str]:
+def _notes(has_memory: bool, has_accuracy: bool) -> list[str]:
     notes = ["(Δ ...) is the change against the previous row, in the column's unit.",
              "GMACs = 10^9 multiply-accumulates per image at batch 1, attention matmuls included "
              "(the papers' 'GFLOPs'); throughput is the median over timed repeats."]
+    if has_memory:
+        notes.append(MEMORY_NOTE)
     if has_accuracy:
         notes.append("Top-1 is mean ± 95% CI over seeds (n = seeds); its change is a paired difference over the "
                      "seeds both rows trained, with its own 95% CI.")

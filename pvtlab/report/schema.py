@@ -42,34 +42,50 @@ IDENTITY: dict[str, Column] = {
     "config_json": Column("str", "", "the full resolved model config as JSON"),
 }
 
+GRID: dict[str, Column] = {
+    "base_model": Column("str", "", "preset the variant was defined on; for accuracy rows the full-size model "
+                                    "whose toggles and style the small training model takes"),
+    "in_factorial": Column("bool", "", "true when the cell is (also) a combination of the spec's factorial"),
+    "aliases": Column("str", "", "other `model:variant` names of the same cell, `;`-separated (a measurement "
+                                 "asked for twice runs once)"),
+    "settings_json": Column("str", "", "measurement settings of the cell as JSON (device, epochs, options)"),
+    "data_json": Column("str", "", "data spec of an accuracy cell as JSON"),
+    "workers": Column("int", "", "local worker processes of the run that measured the cell"),
+}
+
 MEASUREMENTS: dict[str, Column] = {
     "params_m": Column("float", "M", "parameters, millions"),
     "trainable_params_m": Column("float", "M", "trainable parameters, millions"),
     "gmacs": Column("float", "GMACs", "multiply-accumulates per image (batch 1), attention matmuls included"),
     "attn_gmacs": Column("float", "GMACs", "the part of `gmacs` in the attention matmuls (q k^T and attn v)"),
-    "gflops": Column("float", "GFLOPs", "floating-point operations per image, 2 x the MACs"),
+    "gflops": Column("float", "GFLOPs", "floating-point operations per image: 2 x `gmacs`"),
     "analytic_gmacs": Column("float", "GMACs", "closed-form count from the config, a cross-check of `gmacs`"),
     "flop_counter": Column("str", "", "the counter that produced `gmacs` and its version"),
     "uncounted_ops": Column("str", "", "operators the counter skipped (empty when none)"),
-    "peak_mem_mib": Column("float", "MiB", "peak memory of an inference step"),
-    "peak_mem_over_idle_mib": Column("float", "MiB", "inference peak minus the memory held before the step"),
-    "train_peak_mem_mib": Column("float", "MiB", "peak memory of a training step (forward + backward)"),
+    "peak_mem_mib": Column("float", "MiB", "absolute peak of an inference step at `batch_size` (CPU: the "
+                                           "process high-water mark, Python and torch included; CUDA: max allocated)"),
+    "peak_mem_over_idle_mib": Column("float", "MiB", "inference peak minus the memory held once model and batch "
+                                                     "exist: what the step's activations need"),
+    "train_peak_mem_mib": Column("float", "MiB", "absolute peak of a training step (forward, backward, AdamW)"),
     "train_peak_mem_over_idle_mib": Column("float", "MiB", "training peak minus the memory held before the step"),
-    "mem_method": Column("str", "", "how memory was read (e.g. CUDA allocator, Linux VmHWM)"),
+    "mem_method": Column("str", "", "how memory was read (CPU VmHWM in a fresh process, or the CUDA allocator)"),
     "batch_size": Column("int", "images", "batch size the memory or timing measurement actually ran at"),
     "infer_img_per_s_median": Column("float", "img/s", "inference throughput, median over timed repeats"),
     "infer_img_per_s_iqr": Column("float", "img/s", "inference throughput, interquartile range over repeats"),
     "infer_latency_ms_median": Column("float", "ms", "inference time of one batch, median over repeats"),
     "train_img_per_s_median": Column("float", "img/s", "training throughput, median over timed repeats"),
     "train_img_per_s_iqr": Column("float", "img/s", "training throughput, interquartile range over repeats"),
-    "mfu_infer": Column("float", "", "inference model-FLOPs utilisation (achieved / machine peak FLOP/s)"),
-    "mfu_train": Column("float", "", "training model-FLOPs utilisation (achieved / machine peak FLOP/s)"),
+    "mfu_infer": Column("float", "fraction", "inference model-FLOPs utilisation: achieved FLOP/s over the "
+                                             "machine's measured matmul peak (0 to 1)"),
+    "mfu_train": Column("float", "fraction", "training model-FLOPs utilisation (a step counts 3 x the forward "
+                                             "FLOPs), 0 to 1"),
     "top1_acc": Column("float", "%", "top-1 validation accuracy"),
     "top5_acc": Column("float", "%", "top-5 validation accuracy"),
-    "val_loss": Column("float", "nats", "mean validation cross-entropy"),
+    "val_loss": Column("float", "nats", "mean validation cross-entropy (natural log)"),
     "train_time_s": Column("float", "s", "training wall time"),
     "images_seen": Column("int", "images", "training images processed"),
-    "epochs": Column("int", "", "training epochs"),
+    "epochs": Column("float", "", "training epochs completed (fractional for a step budget)"),
+    "loss_curve": Column("str", "", "training loss as a JSON list of up to 100 bucket means, in order"),
 }
 
 PROVENANCE: dict[str, Column] = {
@@ -89,7 +105,7 @@ PROVENANCE: dict[str, Column] = {
     "wall_s": Column("float", "s", "wall time of the cell"),
 }
 
-COLUMNS: dict[str, Column] = {**IDENTITY, **MEASUREMENTS, **PROVENANCE}
+COLUMNS: dict[str, Column] = {**IDENTITY, **GRID, **MEASUREMENTS, **PROVENANCE}
 
 # The columns a cells.csv must have for the report to make sense of it at all.
 REQUIRED = ("status", "group", "model", "variant", "resolution")

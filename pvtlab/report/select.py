@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from pvtlab.report.table import Entry, missing
@@ -38,25 +39,35 @@ def failed_note(error: object) -> str:
 
 
 def rows_of(cells: pd.DataFrame, group: str, **keys: object) -> pd.DataFrame:
-    """Rows of one measurement group matching every key (column=value)."""
-    mask = cells["group"].eq(group)
+    """Rows of one measurement group matching every key (column=value); missing values match nothing."""
+    return cells.iloc[_positions(cells, group, **keys)]
+
+
+def _positions(cells: pd.DataFrame, group: str, **keys: object) -> np.ndarray:
+    mask = _column(cells, "group") == group
     for column, value in keys.items():
-        mask &= cells[column].eq(value)
-    return cells[mask.fillna(False)]
+        mask &= _column(cells, column) == value
+    return np.flatnonzero(mask)
+
+
+def _column(cells: pd.DataFrame, name: str) -> np.ndarray:
+    """A column as plain Python objects, None for missing: numpy compares these far faster than pandas."""
+    return cells[name].to_numpy(dtype=object, na_value=None)
 
 
 def measured(cells: pd.DataFrame, group: str, column: str, **keys: object) -> Entry:
     """The value of ``column`` in the one cell of ``group`` matching ``keys``, or why there is none."""
-    rows = rows_of(cells, group, **keys)
-    ok = rows[rows["status"].eq("ok")]
+    found = _positions(cells, group, **keys)  # positions, not a sub-frame: this runs hundreds of times
+    if not len(found):
+        return missing("not run")
+    status = cells["status"].to_numpy(dtype=object, na_value=None)[found]
+    ok = found[status == "ok"]
     if len(ok):
-        value = ok[column].iloc[-1]
+        value = cells[column].iloc[ok[-1]]
         if pd.isna(value):
             return missing(f"no {column} recorded")
         return Entry(value=float(value))
-    if len(rows):
-        return missing(failed_note(rows["error"].iloc[-1]))
-    return missing("not run")
+    return missing(failed_note(cells["error"].iloc[found[-1]]))
 
 
 def seed_values(cells: pd.DataFrame, column: str, **keys: object) -> tuple[pd.Series, list[str]]:

@@ -1,0 +1,129 @@
+"""``write_report(results_dir)``: every table and plot of a grid, written next to its cells.csv.
+
+Run at the end of every grid run and by ``run_ablation.py --report results/<name>``; it only reads
+cells.csv (and spec.yaml / grid.json when present), so it can be re-run any time, also mid-grid.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from pvtlab.report import render
+from pvtlab.report.complexity import CURVES, complexity_tables
+from pvtlab.report.effect_tables import EffectSet, effect_sets, effects_tables
+from pvtlab.report.factorial import factorial_tables
+from pvtlab.report.figures import save
+from pvtlab.report.header import header
+from pvtlab.report.load import cells_path, load
+from pvtlab.report.path import path_tables
+from pvtlab.report.plot_effects import effects_figure
+from pvtlab.report.plot_scaling import scaling_figure, scaling_skip_reason
+from pvtlab.report.plot_tradeoff import tradeoff_figure
+from pvtlab.report.select import current, failed_note
+from pvtlab.report.table import Table
+
+REPORT_FILE = "report.md"
+TABLE_PREFIX = "table_"
+PLOT_PREFIX = "plot_"
+
+
+def build_tables(rows: pd.DataFrame, sets: list[EffectSet] | None = None) -> dict[str, list[Table]]:
+    """The report's tables by section, from current rows (see ``select.current``)."""
+    sets = effect_sets(rows) if sets is None else sets
+    return {
+        "The paper's path": path_tables(rows),
+        "The full factorial": factorial_tables(rows),
+        "What each improvement buys: main effects and interactions": effects_tables(sets) if sets else [],
+        "Complexity by resolution": complexity_tables(rows),
+    }
+
+
+def build_figures(rows: pd.DataFrame, sets: list[EffectSet] | None = None) -> dict[str, Figure]:
+    """The report's figures by file stem (without the plot_ prefix); plots without data are left out."""
+    figures: dict[str, Figure | None] = {
+        f"{name}_vs_resolution": scaling_figure(rows, name) for name, curve in CURVES.items() if curve.plot}
+    figures["accuracy_vs_gmacs"] = tradeoff_figure(rows)
+    figures["main_effects"] = effects_figure(effect_sets(rows) if sets is None else sets)
+    return {name: fig for name, fig in figures.items() if fig is not None}
+
+
+def write_report(results_dir: str | Path) -> Path:
+    """Write report.md, a .csv and .tex per table and a .png and .pdf per plot; returns report.md's path."""
+    folder = cells_path(results_dir).parent
+    cells = load(folder)
+    rows = current(cells)
+    sets = effect_sets(rows)
+    written: list[Path] = []
+    parts = [header(cells, rows, folder)]
+    parts += _table_sections(rows, sets, folder, written)
+    parts += _plot_section(rows, sets, folder, written)
+    parts.append(_failures(rows))
+    report = folder / REPORT_FILE
+    _atomic_write(report, "\n".join(parts))
+    _remove_stale(folder, set(written))
+    return report
+
+
+def _table_sections(rows: pd.DataFrame, sets: list[EffectSet], folder: Path, written: list[Path]) -> list[str]:
+    parts = []
+    for section, tables in build_tables(rows, sets).items():
+        parts.append(f"## {section}\n")
+        if not tables:
+            parts.append("Not in this grid.\n")
+        for table in tables:
+            if not table.rows:
+                parts.append(f"### {table.title}\n\nNothing to show. " + " ".join(table.notes) + "\n")
+                continue
+            table.name = TABLE_PREFIX + table.name
+            parts.append(render.markdown(table))
+            parts.append(f"Files: `{table.name}.csv`, `{table.name}.tex`\n")
+            written += render.write(table, folder)
+    return parts
+
+
+def _plot_section(rows: pd.DataFrame, sets: list[EffectSet], folder: Path, written: list[Path]) -> list[str]:
+    parts = ["## Plots\n"]
+    for name, curve in CURVES.items():
+        reason = scaling_skip_reason(rows, name) if curve.plot else None
+        if reason and reason != "no values":
+            parts.append(f"- No {curve.title.lower()} vs resolution plot: {reason}.\n")
+    figures = build_figures(rows, sets)
+    for stem, fig in figures.items():
+        written += save(fig, folder, PLOT_PREFIX + stem)
+        parts.append(f"![{stem}]({PLOT_PREFIX}{stem}.png)\n\n(PDF: `{PLOT_PREFIX}{stem}.pdf`)\n")
+    if not figures:
+        parts.append("None: no cell of this grid has a value to plot.\n")
+    return parts
+
+
+def _remove_stale(folder: Path, written: set[Path]) -> None:
+    """Delete tables and plots an earlier report wrote that this one did not, so none outlives its data."""
+    for pattern in (f"{TABLE_PREFIX}*.csv", f"{TABLE_PREFIX}*.tex", f"{PLOT_PREFIX}*.png", f"{PLOT_PREFIX}*.pdf"):
+        for path in folder.glob(pattern):
+            if path not in written:
+                path.unlink()
+
+
+def _failures(rows: pd.DataFrame) -> str:
+    """Every failed cell with its reason, so none hides behind a table."""
+    failed = rows[rows["status"].ne("ok")]
+    lines = ["## Failed cells\n"]
+    if failed.empty:
+        return "\n".join(lines + ["None.\n"])
+    lines += ["| group | model | variant | resolution (px) | seed | reason |", "|:---|:---|:---|---:|---:|:---|"]
+    for r in failed.itertuples(index=False):
+        seed = "" if pd.isna(r.seed) else str(r.seed)
+        reason = failed_note(r.error).replace("|", "\\|")
+        lines.append(f"| {r.group} | {r.model} | {r.variant} | {r.resolution} | {seed or '-'} | {reason} |")
+    lines.append("\nRe-run them with `python run_ablation.py --grid <spec> --retry-failed`.\n")
+    return "\n".join(lines)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,141 @@
+"""``write_report`` end to end on a hand-made results folder: report.md, table files, plot files, README."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import matplotlib.image
+import pandas as pd
+import pytest
+from test_report_load import fail, synthetic_rows, write_cells
+
+from pvtlab.errors import UserInputError
+from pvtlab.report import write_report
+from pvtlab.report.schema import COLUMNS
+
+REPO = Path(__file__).resolve().parents[1]
+SPEC = "name: synthetic\nmodels: [pvt_v2_b2]\nmeasure: [params, flops, memory, throughput]\n"
+GRID_JSON = {"study": "synthetic", "spec_hash": "abc123", "spec_path": "ablations/synthetic.yaml", "cells": 100,
+             "device": "cpu", "storage": "journal file results/synthetic/optuna.journal",
+             "last_run": {"started_at": "2025-01-02T10:00:00+00:00", "finished_at": "2025-01-02T10:04:10+00:00",
+                          "wall_s": 250.0, "workers": 2, "threads_per_worker": 1, "device": "cpu"}}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One written report shared by the tests below (writing the plots is the slow part)."""
+    folder = tmp_path_factory.mktemp("results") / "synthetic"
+    rows = synthetic_rows()
+    fail(rows, "RuntimeError: out of memory", group="memory", variant="pvt_v1_small", resolution=448)
+    write_cells(folder, rows)
+    (folder / "spec.yaml").write_text(SPEC)
+    (folder / "grid.json").write_text(json.dumps(GRID_JSON))
+    (folder / "plot_from_an_older_report.png").write_bytes(b"old")
+    (folder / "notes.txt").write_text("mine")
+    assert write_report(folder / "cells.csv") == folder / "report.md"
+    return folder
+
+
+def test_report_begins_with_what_was_run(folder: Path) -> None:
+    text = (folder / "report.md").read_text()
+    lines = text.splitlines()
+    assert lines[0] == "# Ablation report: synthetic" and "## What was run" in lines[:4]
+    intro = text.split("## The paper's path")[0]
+    assert f"`{folder / 'spec.yaml'}` (spec hash `abc123`)" in intro
+    assert "`python run_ablation.py --grid ablations/synthetic.yaml`" in intro
+    assert "**Wall time (last run)**: 250.0 s (4 min 10 s)" in intro
+    assert "2 worker(s) x 1 thread(s) on cpu" in intro
+    assert "**Machine**: " in intro and "torch_version: `2.14.1`" in intro
+    total = len(synthetic_rows())
+    assert f"**Cells**: {total} ({total - 1} ok, 1 failed)" in intro
+
+
+def test_every_table_has_csv_and_tex_files(folder: Path) -> None:
+    text = (folder / "report.md").read_text()
+    names = re.findall(r"Files: `(table_\w+)\.csv`, `\1\.tex`", text)
+    assert {"table_path", "table_factorial", "table_main_effects", "table_interactions",
+            "table_complexity_gmacs", "table_complexity_attn_gmacs"} <= set(names)
+    assert sorted(p.stem for p in folder.glob("table_*.csv")) == sorted(names)
+    for name in names:
+        assert len(pd.read_csv(folder / f"{name}.csv")) > 0
+        tex = (folder / f"{name}.tex").read_text()
+        assert "\\begin{tabular}" in tex and "\\toprule" in tex and "\\bottomrule" in tex
+        assert re.search(r"(?<!\\)_", tex.split("\\label")[1].split("}", 1)[1]) is None  # underscores escaped
+
+
+def test_path_csv_keeps_numbers_and_the_failure(folder: Path) -> None:
+    path = pd.read_csv(folder / "table_path.csv")
+    assert path["step"].tolist() == [0, 1, 2, 3]
+    assert path.loc[0, "peak_mem_over_idle_mib_448px"] == "failed (RuntimeError: out of memory)"
+    assert pd.to_numeric(path["gmacs_224px"]).notna().all()
+    assert pd.isna(path.loc[0, "gmacs_224px_delta"]) and pd.notna(path.loc[1, "gmacs_224px_delta"])
+
+
+def test_failed_cells_are_listed_with_their_reason(folder: Path) -> None:
+    failed = (folder / "report.md").read_text().split("## Failed cells")[1]
+    assert "| memory | pvt_v1_small | pvt_v1_small | 448 | - | failed (RuntimeError: out of memory) |" in failed
+
+
+def test_every_plot_is_a_real_image_and_embedded(folder: Path) -> None:
+    text = (folder / "report.md").read_text()
+    pngs = sorted(folder.glob("plot_*.png"))
+    assert {p.stem for p in pngs} == {"plot_gmacs_vs_resolution", "plot_attn_gmacs_vs_resolution",
+                                      "plot_peak_mem_vs_resolution", "plot_throughput_vs_resolution",
+                                      "plot_accuracy_vs_gmacs", "plot_main_effects"}
+    for png in pngs:
+        assert f"]({png.name})" in text
+        image = matplotlib.image.imread(png)
+        height, width = image.shape[:2]
+        assert height >= 300 and width >= 600, f"{png.name} is {width}x{height}"
+        assert image[..., :3].std() > 0.05, f"{png.name} is blank"
+        pdf = png.with_suffix(".pdf")
+        assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5000
+
+
+def test_no_temporary_or_stale_outputs_are_left(folder: Path) -> None:
+    assert not list(folder.glob(".*.tmp")) and not list(folder.glob("*.tmp"))
+    assert not (folder / "plot_from_an_older_report.png").exists()  # the report's own old output goes
+    assert (folder / "notes.txt").read_text() == "mine"  # anything else stays
+
+
+def test_a_missing_folder_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(UserInputError, match="does not exist"):
+        write_report(tmp_path / "nothing-here")
+
+
+def test_results_readme_documents_every_column() -> None:
+    readme = (REPO / "results" / "README.md").read_text()
+    names = set(COLUMNS)
+    try:  # the grid's own list, when the grid package is importable
+        from pvtlab.grid.results import COLUMNS as GRID_COLUMNS
+        names |= set(GRID_COLUMNS)
+    except ImportError:
+        pass
+    missing = sorted(n for n in names if f"`{n}`" not in readme)
+    assert not missing, f"results/README.md does not document {missing}"
+    for name, column in COLUMNS.items():
+        if column.unit:
+            row = next(line for line in readme.splitlines()
+                       if line.startswith("|") and f"`{name}`" in line.split("|")[1])
+            assert column.unit.split()[0] in row, f"README row of {name} lacks its unit {column.unit}"
+
+
+def test_an_empty_grid_still_gets_a_report(tmp_path: Path) -> None:
+    (tmp_path / "cells.csv").write_text("cell_id,status,group,model,variant,resolution\n")
+    text = write_report(tmp_path).read_text()
+    assert text.startswith("# Ablation report: ") and "**Cells**: 0 (0 ok, 0 failed)" in text
+    assert text.count("Not in this grid.") == 4 and "None: no cell of this grid has a value to plot." in text
+
+
+def test_an_accuracy_only_grid_has_the_factorial_and_its_effects(tmp_path: Path) -> None:
+    write_cells(tmp_path, [r for r in synthetic_rows() if r["group"] == "accuracy"])
+    write_report(tmp_path)
+    factorial = pd.read_csv(tmp_path / "table_factorial.csv")
+    assert len(factorial) == 8 and pd.to_numeric(factorial["top1_acc_pct"]).notna().all()
+    effects = pd.read_csv(tmp_path / "table_main_effects.csv")
+    assert effects["metric"].eq("Top-1 (pp)").all() and len(effects) == 3
+    assert [p.name for p in tmp_path.glob("plot_*.png")] == ["plot_main_effects.png"]
+    path = pd.read_csv(tmp_path / "table_path.csv")
+    assert path["step"].tolist() == [0, 1, 2, 3] and pd.to_numeric(path["top1_acc_pct"]).notna().all()
