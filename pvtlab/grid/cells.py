@@ -9,6 +9,7 @@ The model/variant names are labels, not identity.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -94,11 +95,13 @@ def accuracy_config(entry: Entry, model: str, image_size: int) -> PVTConfig:
 def expand(spec: Spec, device: str, data: dict[str, Any] | None = None) -> Grid:
     """Every cell of ``spec`` in spec order, duplicates merged; ``data`` is the checked data spec."""
     entries = resolve_entries(spec)
+    selected = _selections(spec, entries)
+    _check_options(spec)
     cells: dict[str, Cell] = {}
     for group in spec.measure:
         settings = {**({"device": device} if group in DEVICE_GROUPS else {}),
                     **spec.measure_options.get(group, {})}
-        for entry in entries:
+        for entry in selected.get(group, entries):
             for size in spec.resolutions[group]:
                 _check_size(spec, f"resolutions.{group}", size, entry, entry.config)
                 _add(cells, entry, entry.model, entry.config, group, size, None, settings, None)
@@ -106,8 +109,8 @@ def expand(spec: Spec, device: str, data: dict[str, Any] | None = None) -> Grid:
         acc = spec.accuracy
         if acc.model not in list_models():
             raise bad(spec.where, "accuracy.model", acc.model, f"choose from {list_models()}")
-        settings = {"device": device, "epochs": acc.epochs, "steps": acc.steps}
-        for entry in entries:
+        settings = {"device": device, "epochs": acc.epochs, "steps": acc.steps, **acc.options}
+        for entry in selected.get("accuracy", entries):
             config = accuracy_config(entry, acc.model, acc.image_size)
             _check_size(spec, "accuracy.image_size", acc.image_size, entry, config)
             for seed in acc.seeds:
@@ -116,6 +119,40 @@ def expand(spec: Spec, device: str, data: dict[str, Any] | None = None) -> Grid:
     ids = sorted(cells)
     spec_hash = hashlib.sha256(",".join(ids).encode()).hexdigest()[:12]
     return Grid(spec=spec, device=device, cells=tuple(cells.values()), spec_hash=spec_hash)
+
+
+# Arguments the grid sets itself; the rest of each function's keyword arguments a spec may set.
+_MEASURE_OWN = ("group", "config", "resolution", "device", "threads")
+_ACCURACY_OWN = ("config", "data", "image_size", "epochs", "steps", "seed", "threads", "progress", "device")
+
+
+def _check_options(spec: Spec) -> None:
+    """Option names must be keyword arguments of the function they are passed to (values it checks itself)."""
+    from pvtlab.measure import measure
+    from pvtlab.train import run_accuracy
+
+    checks = [(f"measure_options.{g}", opts, measure, _MEASURE_OWN) for g, opts in spec.measure_options.items()]
+    if spec.accuracy is not None:
+        checks.append(("accuracy.options", spec.accuracy.options, run_accuracy, _ACCURACY_OWN))
+    for key, options, function, own in checks:
+        allowed = [name for name in inspect.signature(function).parameters if name not in own]
+        for name in options:
+            if name not in allowed:
+                raise bad(spec.where, key, name, f"choose options of {function.__module__}.{function.__name__}: "
+                                                 f"{allowed}")
+
+
+def _selections(spec: Spec, entries: list[Entry]) -> dict[str, list[Entry]]:
+    """The entries each group in ``only`` is limited to."""
+    names = list(dict.fromkeys(entry.variant for entry in entries))
+    selected = {}
+    for group, wanted in spec.only.items():
+        chosen = spec.path if wanted == "path" else wanted
+        for name in chosen:
+            if name not in names:
+                raise bad(spec.where, f"only.{group}", name, f"name a variant or factorial combination: {names}")
+        selected[group] = [entry for entry in entries if entry.variant in chosen]
+    return selected
 
 
 def _check_size(spec: Spec, key: str, size: int, entry: Entry, config: PVTConfig) -> None:

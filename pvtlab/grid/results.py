@@ -84,16 +84,21 @@ class ResultsFile:
                     current.append(row)
             self._write(current)
 
-    def mark_stale(self, current_ids: set[str]) -> int:
-        """Flag rows whose cell is not in the current spec (``stale_spec``); returns how many are flagged."""
+    def refresh(self, current: dict[str, dict[str, Any]]) -> int:
+        """Bring rows in line with the spec being run: a row of a current cell gets that cell's labels
+        (``current``: cell id -> model, variant, path_step, ...; a renamed variant or a cell that is now
+        also a factorial combination shows as such), every other row is flagged ``stale_spec``.
+        Returns how many rows are stale; the file is only rewritten when something changed."""
         with file_lock(self._lock):
             rows = self.read()
             changed = False
             for row in rows:
-                stale = format_value(row["cell_id"] not in current_ids)
-                if row.get("stale_spec") != stale:
-                    row["stale_spec"] = stale
-                    changed = True
+                fresh = {"stale_spec": row["cell_id"] not in current, **current.get(row["cell_id"], {})}
+                for key, value in fresh.items():
+                    text = format_value(value)
+                    if row.get(key) != text:
+                        row[key] = text
+                        changed = True
             if changed:
                 self._write(rows)
             return sum(row["stale_spec"] == "true" for row in rows)
@@ -104,6 +109,7 @@ class ResultsFile:
         self.folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{CELLS_FILE}.", suffix=".tmp", dir=self.folder)
         try:
+            os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the results from other users
             with os.fdopen(fd, "w", newline="") as handle:
                 writer = csv.DictWriter(handle, fieldnames=columns, restval="")
                 writer.writeheader()

@@ -18,10 +18,11 @@ from pvtlab.errors import UserInputError
 
 COMPLEXITY_GROUPS = ("params", "flops", "memory", "throughput")
 TOP_KEYS = ("name", "description", "models", "factorial", "variants", "path", "resolutions", "measure",
-            "measure_options", "accuracy")
-ACCURACY_KEYS = ("data", "model", "image_size", "epochs", "steps", "seeds")
-ACCURACY_DEFAULTS: dict[str, Any] = {"model": "pvt_nano", "image_size": 64, "epochs": 5, "steps": None,
-                                     "seeds": [0, 1]}
+            "measure_options", "only", "accuracy")
+ACCURACY_KEYS = ("data", "model", "image_size", "epochs", "steps", "seeds", "options")
+ACCURACY_DEFAULTS: dict[str, Any] = {"model": "pvt_nano", "image_size": 64, "epochs": None, "steps": None,
+                                     "seeds": [0, 1], "options": {}}
+DEFAULT_EPOCHS = 5
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -32,9 +33,10 @@ class AccuracySpec:
     data: dict[str, Any]
     model: str
     image_size: int
-    epochs: int
+    epochs: int | None  # exactly one of epochs and steps is set
     steps: int | None
     seeds: tuple[int, ...]
+    options: dict[str, Any] = field(default_factory=dict)  # more keyword arguments of run_accuracy
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Spec:
     resolutions: dict[str, tuple[int, ...]] = field(default_factory=dict)
     measure: tuple[str, ...] = ()
     measure_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    only: dict[str, tuple[str, ...] | str] = field(default_factory=dict)
     accuracy: AccuracySpec | None = None
 
 
@@ -102,6 +105,7 @@ def parse_spec(raw: dict[str, Any], *, where: str, default_name: str) -> Spec:
     resolutions = _resolutions(raw, measure, where)
     measure_options = _measure_options(raw.get("measure_options", {}), measure, where)
     accuracy = _accuracy(raw["accuracy"], where) if raw.get("accuracy") is not None else None
+    only = _only(raw.get("only", {}), measure + (("accuracy",) if accuracy is not None else ()), bool(path), where)
     if not measure and accuracy is None:
         raise UserInputError(f"{where}: the spec has neither 'measure' nor 'accuracy'; give at least one")
     if (factorial or any("preset" not in v for v in variants.values())) and not models:
@@ -111,7 +115,7 @@ def parse_spec(raw: dict[str, Any], *, where: str, default_name: str) -> Spec:
         raise UserInputError(f"{where}: nothing to build; give 'models', 'factorial' or 'variants'")
     return Spec(name=name, where=where, description=description, models=models, factorial=factorial,
                 variants=variants, path=path, resolutions=resolutions, measure=measure,
-                measure_options=measure_options, accuracy=accuracy)
+                measure_options=measure_options, only=only, accuracy=accuracy)
 
 
 def _known_keys(mapping: dict[str, Any], allowed: tuple[str, ...], where: str, what: str) -> None:
@@ -226,6 +230,27 @@ def _measure_options(value: Any, measure: tuple[str, ...], where: str) -> dict[s
     return options
 
 
+def _only(value: Any, groups: tuple[str, ...], has_path: bool, where: str) -> dict[str, tuple[str, ...] | str]:
+    """group -> the variants it runs for ("path", or a list of names; checked against the names later)."""
+    if value is None or value == {}:
+        return {}
+    if not isinstance(value, dict):
+        raise bad(where, "only", value, "give a mapping: group -> path or a list of variant names")
+    only: dict[str, tuple[str, ...] | str] = {}
+    for group, names in value.items():
+        if group not in groups:
+            raise bad(where, "only", group, f"keys must be groups this spec runs: {list(groups)}")
+        if names == "path":
+            if not has_path:
+                raise bad(where, f"only.{group}", names, "the spec has no 'path'; list variant names instead")
+            only[group] = "path"
+            continue
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise bad(where, f"only.{group}", names, "give 'path' or a non-empty list of variant names")
+        only[group] = tuple(names)
+    return only
+
+
 def _accuracy(value: Any, where: str) -> AccuracySpec:
     if not isinstance(value, dict):
         raise bad(where, "accuracy", value, f"give a mapping with keys {list(ACCURACY_KEYS)}")
@@ -242,10 +267,19 @@ def _accuracy(value: Any, where: str) -> AccuracySpec:
         raise bad(where, "accuracy.model", model, "give a preset name")
     image_size = _positive_int(merged["image_size"], "accuracy.image_size", where,
                                "give a positive integer (pixels)")
-    epochs = _positive_int(merged["epochs"], "accuracy.epochs", where)
-    steps = merged["steps"]
+    epochs, steps = merged["epochs"], merged["steps"]
+    if epochs is not None and steps is not None:
+        raise bad(where, "accuracy.steps", steps, f"give epochs ({epochs}) or steps, not both")
     if steps is not None:
-        steps = _positive_int(steps, "accuracy.steps", where, "give a positive integer or null (whole epochs)")
+        steps = _positive_int(steps, "accuracy.steps", where, "give a positive integer (optimizer steps)")
+    else:
+        epochs = _positive_int(DEFAULT_EPOCHS if epochs is None else epochs, "accuracy.epochs", where)
+    options = merged["options"]
+    if not isinstance(options, dict):
+        raise bad(where, "accuracy.options", options, "give a mapping of run_accuracy option -> value")
+    for key, item in options.items():
+        if not isinstance(item, (str, int, float, bool)) and item is not None:
+            raise bad(where, f"accuracy.options.{key}", item, "values must be plain scalars")
     seeds = merged["seeds"]
     if not isinstance(seeds, list) or not seeds:
         raise bad(where, "accuracy.seeds", seeds, "give a non-empty list of integer seeds")
@@ -255,4 +289,4 @@ def _accuracy(value: Any, where: str) -> AccuracySpec:
     if len(set(seeds)) != len(seeds):
         raise bad(where, "accuracy.seeds", seeds, "list each seed once")
     return AccuracySpec(data=dict(data), model=model, image_size=image_size, epochs=epochs, steps=steps,
-                        seeds=tuple(seeds))
+                        seeds=tuple(seeds), options=dict(options))

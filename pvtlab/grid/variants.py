@@ -24,6 +24,7 @@ POSITIONS: dict[str, dict[str, Any]] = {
 # Axes whose values name themselves in a variant name ("overlap", "conv_ffn", "linear_sra").
 _SELF_NAMING = ("patch_embed", "position", "attention")
 FACTORIAL_AXES = ("position", *STYLE_FIELDS)
+PLAIN = "preset"  # the variant name of a model measured as it is
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def resolve_entries(spec: Spec) -> list[Entry]:
     for name, overrides in combos:
         for model in spec.models:
             config = _build(spec, model, overrides, f"factorial ({name})")
-            entries.append(Entry(model, name, config, True, steps.get(name)))
+            entries.append(Entry(model, name, config, name != PLAIN, steps.get(name)))
     for name, raw in spec.variants.items():
         overrides = dict(raw)
         preset = overrides.pop("preset", None)
@@ -80,8 +81,13 @@ def resolve_entries(spec: Spec) -> list[Entry]:
 
 
 def _factorial_combos(spec: Spec) -> list[tuple[str, dict[str, Any]]]:
-    """(name, overrides) per combination, in the order the axes and values are written."""
+    """(name, overrides) per combination, in the order the axes and values are written.
+
+    A spec with neither factorial nor variants measures its models as they are: one combination, "preset".
+    """
     axes = spec.factorial
+    if not axes:
+        return [] if spec.variants else [(PLAIN, {})]
     for axis in axes:
         if axis not in FACTORIAL_AXES:
             raise bad(spec.where, "factorial", axis, f"choose toggles from {list(FACTORIAL_AXES)}")

@@ -1,0 +1,100 @@
+"""Data specs: the ``data:`` mapping of a grid spec, checked cheaply up front and turned into datasets.
+
+Forms (every key other than ``name`` is optional unless marked):
+- ``{name: synthetic, num_train: 2048, num_val: 1024, val_seed: 0}``: the built-in task (synthetic.py).
+  The training seed picks the training images; ``val_seed`` picks the validation images, so every seed
+  and every variant of a study is scored on the same ones.
+- ``{name: imagefolder, root: PATH (required), val_fraction: 0.2}``: the user's images (imagefolder.py);
+  ``val_fraction`` only for a root without ``train/`` and ``val/``.
+- ``{name: cifar10 | cifar100, root: PATH (required)}``: torchvision's on-disk format (cifar.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from torch.utils.data import Dataset
+
+from ..errors import UserInputError
+from .cifar import batch_folder, build_cifar
+from .imagefolder import build_imagefolder, scan_classes, split_layout
+from .synthetic import NUM_CLASSES, SyntheticDataset, check_image_size
+
+SYNTHETIC_DEFAULTS = {"num_train": 2048, "num_val": 1024, "val_seed": 0}
+DEFAULT_VAL_FRACTION = 0.2
+ALLOWED_KEYS = {
+    "synthetic": ("name", *SYNTHETIC_DEFAULTS),
+    "imagefolder": ("name", "root", "val_fraction"),
+    "cifar10": ("name", "root"),
+    "cifar100": ("name", "root"),
+}
+
+
+def _check_int(name: str, key: str, value: Any, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise UserInputError(f"data {name}: {key}={value!r} is not allowed; give an integer >= {minimum}")
+
+
+def _root(name: str, spec: Mapping[str, Any]) -> Path:
+    if "root" not in spec:
+        raise UserInputError(f"data {name}: 'root' is missing; give the folder path, e.g. root: ~/data/{name}")
+    root = spec["root"]
+    if not isinstance(root, (str, os.PathLike)) or not str(root):
+        raise UserInputError(f"data {name}: root={root!r} is not allowed; give a folder path")
+    path = Path(root).expanduser()
+    if not path.is_dir():
+        raise UserInputError(f"data {name}: root {path} does not exist or is not a folder")
+    return path
+
+
+def validate_data_spec(spec: Any) -> None:
+    """Check names, keys, values and that paths look right, without reading images; UserInputError if not."""
+    if not isinstance(spec, Mapping):
+        raise UserInputError(f"data spec {spec!r} is not allowed; give a mapping with a 'name' key, "
+                             f"one of {sorted(ALLOWED_KEYS)}")
+    name = spec.get("name")
+    if name not in ALLOWED_KEYS:
+        raise UserInputError(f"data name {name!r} is not allowed; choose one of {sorted(ALLOWED_KEYS)}")
+    unknown = sorted(set(spec) - set(ALLOWED_KEYS[name]))
+    if unknown:
+        raise UserInputError(f"data {name}: key(s) {unknown} not allowed; allowed: {list(ALLOWED_KEYS[name])}")
+    if name == "synthetic":
+        for key in ("num_train", "num_val"):
+            _check_int(name, key, spec.get(key, 1), 1)
+        _check_int(name, "val_seed", spec.get("val_seed", 0), 0)
+    elif name == "imagefolder":
+        root = _root(name, spec)
+        if split_layout(root):
+            if "val_fraction" in spec:
+                raise UserInputError(f"data imagefolder: val_fraction is not allowed with {root}/train and "
+                                     f"{root}/val (the split is given); drop it")
+            scan_classes(root / "train")
+        else:
+            fraction = spec.get("val_fraction", DEFAULT_VAL_FRACTION)
+            if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+                raise UserInputError(f"data imagefolder: val_fraction={fraction!r} is not allowed; "
+                                     f"give a number in (0, 1), e.g. 0.2")
+            scan_classes(root)
+    else:
+        batch_folder(name, _root(name, spec))
+
+
+def build_datasets(spec: Mapping[str, Any], image_size: int, seed: int) -> tuple[Dataset, Dataset, int]:
+    """(train, val, num_classes) for a data spec at ``image_size`` px; bad data raises UserInputError."""
+    validate_data_spec(spec)
+    if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < 1:
+        raise UserInputError(f"image_size={image_size!r} is not allowed; give a positive integer (px)")
+    name = spec["name"]
+    if name == "synthetic":
+        check_image_size(image_size)
+        opts = {**SYNTHETIC_DEFAULTS, **spec}
+        # Even streams for training images, odd ones for validation: the two never share images.
+        train = SyntheticDataset(opts["num_train"], image_size, 2 * int(seed))
+        val = SyntheticDataset(opts["num_val"], image_size, 2 * opts["val_seed"] + 1)
+        return train, val, NUM_CLASSES
+    root = Path(spec["root"]).expanduser()
+    if name == "imagefolder":
+        return build_imagefolder(root, image_size, spec.get("val_fraction", DEFAULT_VAL_FRACTION))
+    return build_cifar(name, root, image_size)

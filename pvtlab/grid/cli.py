@@ -1,0 +1,132 @@
+"""``run_ablation.py``: the command line of the grid runner.
+
+Every mistake a user can make (a flag, a spec, a path) ends as one line on stderr and exit code 2, with
+no traceback and nothing written; bugs still raise with a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from pvtlab.errors import UserInputError
+
+PROG = "run_ablation.py"
+DEFAULT_SPEC = Path("ablations") / "default.yaml"
+EXIT_USER_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"{PROG}: error: {message} (see --help)\n")
+
+
+def default_spec() -> Path:
+    """ablations/default.yaml of the working directory, else of the checkout pvtlab is imported from."""
+    if DEFAULT_SPEC.exists():
+        return DEFAULT_SPEC
+    return Path(__file__).resolve().parents[2] / DEFAULT_SPEC
+
+
+def default_workers(device: str) -> int:
+    """Two workers of half the cores each keep a 2-core laptop busy; one GPU is not shared between workers."""
+    from .runner import available_cpus
+
+    return 1 if device == "cuda" else min(2, available_cpus())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Run an ablation grid of PVT variants (FLOPs, memory, throughput, "
+                                            "accuracy) or write the report of one that ran.")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--grid", nargs="?", const="", metavar="SPEC",
+                      help="run the grid spec SPEC (a YAML file; default ablations/default.yaml)")
+    what.add_argument("--report", metavar="PATH", help="(re)write the report of results folder PATH and exit")
+    parser.add_argument("--results-dir", default="results", metavar="DIR",
+                        help="where results/<name>/ goes (default: results)")
+    parser.add_argument("--storage", metavar="URL",
+                        help="Optuna storage that dispatches cells: a journal file (default: "
+                             "results/<name>/optuna.journal), sqlite:///FILE, postgresql://... for many machines")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="local worker processes (default: 2 on a CPU with 2+ cores, 1 with --device cuda); "
+                             "1 runs the cells in this process")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="torch threads per worker (default: CPU cores divided by the workers)")
+    parser.add_argument("--worker", action="store_true",
+                        help="join a running grid as one more worker (another shell or machine; same spec and "
+                             "--storage)")
+    parser.add_argument("--retry-failed", action="store_true", help="run failed cells again")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="list the cells and an estimated cost; run and write nothing")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--lease-s", type=float, default=60.0, metavar="S",
+                        help="a worker's lease on its cell; a cell whose worker stopped renewing it for S seconds "
+                             "(the worker died) runs again elsewhere (default 60)")
+    parser.add_argument("--no-report", action="store_true", help="do not write the report at the end")
+    parser.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--workers-in-run", type=int, help=argparse.SUPPRESS)
+    return parser
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    for flag, value in (("--workers", args.workers), ("--threads", args.threads)):
+        if value is not None and value < 1:
+            raise UserInputError(f"{flag}={value} is not allowed; give an integer >= 1")
+    if args.lease_s <= 0:
+        raise UserInputError(f"--lease-s={args.lease_s:g} is not allowed; give a number of seconds > 0")
+    if args.report is not None:
+        used = [flag for flag, on in (("--worker", args.worker), ("--dry-run", args.dry_run),
+                                      ("--retry-failed", args.retry_failed), ("--workers", args.workers is not None),
+                                      ("--storage", args.storage is not None)) if on]
+        if used:
+            raise UserInputError(f"{used[0]} is not allowed with --report; --report only writes a report")
+    if args.worker and args.workers is not None:
+        raise UserInputError(f"--workers={args.workers} is not allowed with --worker; --worker joins as one worker, "
+                             f"--workers N starts N of them")
+    if args.worker and args.dry_run:
+        raise UserInputError("--dry-run is not allowed with --worker; run --dry-run without --worker")
+
+
+def report_only(path: str) -> int:
+    folder = Path(path)
+    if not folder.is_dir():
+        raise UserInputError(f"--report={path!r} is not allowed; give a results folder such as results/default")
+    from pvtlab.report import write_report
+
+    print(f"report: {write_report(folder)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` (default ``sys.argv[1:]``) and run; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        _check_flags(args)
+        if args.report is not None:
+            return report_only(args.report)
+        from .runner import Options, run
+
+        opts = Options(spec_path=Path(args.grid) if args.grid else default_spec(),
+                       results_root=Path(args.results_dir), storage=args.storage,
+                       workers=args.workers or default_workers(args.device),
+                       threads=args.threads, worker=args.worker, retry_failed=args.retry_failed,
+                       dry_run=args.dry_run, device=args.device, lease_s=args.lease_s, report=not args.no_report,
+                       parent_pid=args.parent_pid, workers_in_run=args.workers_in_run, argv=tuple(argv))
+        return run(opts)
+    except UserInputError as exc:
+        message = " ".join(str(exc).split())
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

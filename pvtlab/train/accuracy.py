@@ -1,0 +1,117 @@
+"""One accuracy cell: build the data and the model, train with a fixed seed, score the validation split.
+
+``run_accuracy`` returns a flat dict whose keys are cells.csv columns (docs/DESIGN.md), so the grid writes it
+as a row as it is. Accuracy from these short runs is a *proxy*: at pvt_nano scale, 64 px and seconds of
+CPU training it ranks variants on the synthetic task; it is not an ImageNet number.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from ..data import build_datasets
+from ..errors import UserInputError
+from ..models import build_model
+from ..models.config import PVTConfig
+from .loop import TrainSettings, train
+from .metrics import evaluate
+
+DEFAULT_EPOCHS = 6  # used when neither epochs nor steps is given (synthetic default: 6 x 2048 images)
+EVAL_BATCH = 256
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` intra-op threads (None: leave torch's setting), then restore it."""
+    if threads is None:
+        yield
+        return
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        raise UserInputError(f"threads={threads!r} is not allowed; give a positive integer or None")
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: int | None = None,
+                 steps: int | None = None, seed: int = 0, batch_size: int = 64, lr: float = 2e-3,
+                 warmup: int | float = 0.1, label_smoothing: float = 0.1, clip_grad: float | None = 1.0,
+                 drop_path: float | None = None, threads: int | None = None, progress: bool = True,
+                 device: str = "cpu") -> dict[str, Any]:
+    """Train ``config`` from scratch on ``data`` at ``image_size`` px and score it.
+
+    Args:
+        config: the architecture; ``num_classes`` comes from the data and ``img_size`` is set to
+            ``image_size`` (position tables, if any, are learned at the training grid, as PVTv1 does).
+        data: a data spec (see ``pvtlab.data``).
+        epochs / steps: the budget, one of them (neither: ``DEFAULT_EPOCHS``).
+        seed: seeds the model init, the shuffling, drop-path and (synthetic) the training images.
+        warmup: steps (int) or a fraction of all steps (float) of linear warm-up before the cosine decay.
+        drop_path: stochastic-depth rate; None keeps ``config.drop_path_rate``.
+        threads: torch intra-op threads for this run (restored afterwards); None leaves them alone.
+
+    Returns:
+        ``top1_acc``, ``top5_acc`` (percent), ``val_loss`` (cross-entropy without smoothing), ``train_time_s``
+        (the optimization loop only), ``images_seen``, ``epochs`` (completed, fractional for a step budget),
+        ``loss_curve`` (training loss, at most 100 bucket means) and ``status`` "ok". Same seed, threads and
+        torch build on CPU give identical values except ``train_time_s``.
+    """
+    return fit(config, data, image_size=image_size, epochs=epochs, steps=steps, seed=seed, batch_size=batch_size,
+               lr=lr, warmup=warmup, label_smoothing=label_smoothing, clip_grad=clip_grad, drop_path=drop_path,
+               threads=threads, progress=progress, device=device).row
+
+
+@dataclass
+class Fit:
+    """What ``fit`` leaves behind: the row, plus the trained model and validation set for closer looks."""
+
+    row: dict[str, Any]
+    model: nn.Module
+    val_set: Dataset
+
+
+def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: int | None, steps: int | None,
+        seed: int, batch_size: int, lr: float, warmup: int | float, label_smoothing: float,
+        clip_grad: float | None, drop_path: float | None, threads: int | None, progress: bool,
+        device: str) -> Fit:
+    """``run_accuracy`` keeping the model (benchmarks/train_speed.py scores the synthetic factors with it)."""
+    if epochs is None and steps is None:
+        epochs = DEFAULT_EPOCHS
+    settings = TrainSettings(epochs=epochs, steps=steps, batch_size=batch_size, lr=lr, warmup=warmup,
+                             label_smoothing=label_smoothing, clip_grad=clip_grad, seed=seed)
+    with torch_threads(threads):
+        train_set, val_set, num_classes = build_datasets(data, image_size, seed)
+        overrides: dict[str, Any] = {"num_classes": num_classes, "img_size": image_size}
+        if drop_path is not None:
+            overrides["drop_path_rate"] = drop_path
+        try:
+            config = config.replace(**overrides)
+        except ValueError as err:
+            raise UserInputError(str(err)) from None
+        if image_size < config.min_input_size():
+            raise UserInputError(f"image_size={image_size} is too small for this model; it needs at least "
+                                 f"{config.min_input_size()} px (patch_strides {config.patch_strides}, "
+                                 f"sr_ratios {config.sr_ratios}, attention {config.attention!r})")
+        torch.manual_seed(seed)
+        model = build_model(config)
+        result = train(model, train_set, settings, progress=progress, device=device,
+                       desc=f"{data['name']} seed={seed}")
+        metrics = evaluate(model, DataLoader(val_set, batch_size=EVAL_BATCH, shuffle=False), device=device)
+    row = {
+        **metrics,
+        "train_time_s": round(result.train_time_s, 3),
+        "images_seen": result.images_seen,
+        "epochs": round(result.epochs, 4),
+        "loss_curve": result.loss_curve,
+        "status": "ok",
+    }
+    return Fit(row, model, val_set)

@@ -1,0 +1,125 @@
+"""The synthetic task: deterministic rendering, labels that match the pixels, and the no-position blind spot."""
+
+import time
+
+import pytest
+import torch
+
+import pvtlab
+from pvtlab.data import SyntheticDataset, render
+from pvtlab.data.synthetic import BLUE_RGB, SEGMENT_PX, LINE_RGB, MARKER_RGB, NUM_CLASSES, RED_RGB, factor_accuracy
+from pvtlab.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from pvtlab.errors import UserInputError
+from pvtlab.models import build_model
+
+
+def _mask(images: torch.Tensor, rgb: tuple[int, int, int]) -> torch.Tensor:
+    """(N, S, S) pixels of exactly this colour (noise is <= 60 per channel, so it never matches)."""
+    return (images == torch.tensor(rgb, dtype=torch.uint8).view(1, 3, 1, 1)).all(dim=1)
+
+
+def _centroids(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean row and column of the True pixels of each image."""
+    S = mask.shape[-1]
+    idx = torch.arange(S, dtype=torch.float32)
+    count = mask.flatten(1).sum(1).float()
+    rows = (mask.float().sum(2) * idx).sum(1) / count
+    cols = (mask.float().sum(1) * idx).sum(1) / count
+    return rows, cols
+
+
+def test_same_seed_same_images_and_prefix_property():
+    a_img, a_lab, a_fac = render(200, 32, seed=7)
+    b_img, b_lab, _ = render(200, 32, seed=7)
+    c_img, c_lab, _ = render(130, 32, seed=7)
+    assert torch.equal(a_img, b_img) and torch.equal(a_lab, b_lab)
+    assert torch.equal(c_img, a_img[:130]) and torch.equal(c_lab, a_lab[:130])
+    d_img, _, _ = render(200, 32, seed=8)
+    assert not torch.equal(a_img, d_img)
+    assert torch.equal(a_lab, 4 * a_fac["quadrant"] + 2 * a_fac["zigzag"] + a_fac["left"])
+
+
+@pytest.mark.parametrize("size", [16, 33, 64, 97])
+def test_any_size_renders_every_object(size):
+    images, labels, _ = render(64, size, seed=1)
+    assert images.shape == (64, 3, size, size) and images.dtype == torch.uint8
+    assert labels.min() >= 0 and labels.max() < NUM_CLASSES
+    for rgb in (MARKER_RGB, RED_RGB, BLUE_RGB, LINE_RGB):
+        assert _mask(images, rgb).flatten(1).any(1).all(), f"colour {rgb} missing from some {size} px image"
+
+
+def test_classes_are_balanced():
+    _, labels, _ = render(2048, 16, seed=3)
+    counts = torch.bincount(labels, minlength=NUM_CLASSES)
+    expected = 2048 / NUM_CLASSES  # every factor is drawn uniformly and independently of the others
+    assert counts.min() > 0.7 * expected and counts.max() < 1.3 * expected, counts.tolist()
+
+
+def test_quadrant_factor_is_where_the_marker_is():
+    images, _, factors = render(128, 64, seed=2)
+    rows, cols = _centroids(_mask(images, MARKER_RGB))
+    quadrant = (rows >= 32).long() * 2 + (cols >= 32).long()
+    assert torch.equal(quadrant, factors["quadrant"])
+
+
+def test_left_factor_compares_red_and_blue_columns():
+    images, _, factors = render(128, 64, seed=4)
+    red_rows, red_cols = _centroids(_mask(images, RED_RGB))
+    blue_rows, blue_cols = _centroids(_mask(images, BLUE_RGB))
+    assert torch.equal((red_cols < blue_cols).long(), factors["left"])
+    # distant parts: the two squares never share a quadrant
+    assert ((red_rows >= 32) != (blue_rows >= 32)).all()
+
+
+def test_zigzag_lines_step_exactly_at_patch_borders():
+    images, _, factors = render(128, 64, seed=5)
+    lines = _mask(images, LINE_RGB)  # lines are drawn last, so nothing hides them
+    borders = list(range(SEGMENT_PX, 64, SEGMENT_PX))
+    for mask, zigzag in zip(lines, factors["zigzag"]):
+        horizontal = mask.any(dim=0).all()  # horizontal lines cross every column
+        across = mask if horizontal else mask.T  # (across, along)
+        changes = ((across[:, 1:] != across[:, :-1]).any(dim=0).nonzero().flatten() + 1).tolist()
+        # straight: never a change along the line; zigzag: a step at every patch border and nowhere else
+        assert changes == (borders if zigzag else []), changes
+
+
+def test_rendering_is_vectorized_fast():
+    start = time.perf_counter()
+    render(512, 64, seed=0)
+    rate = 512 / (time.perf_counter() - start)
+    assert rate > 300, f"{rate:.0f} images/s: rendering lost its vectorization (several thousand/s expected)"
+
+
+def test_dataset_items_are_imagenet_normalized():
+    ds = SyntheticDataset(8, 32, seed=0)
+    x, y = ds[3]
+    assert x.shape == (3, 32, 32) and x.dtype == torch.float32 and y == int(ds.labels[3])
+    restored = x * torch.tensor(IMAGENET_STD).view(3, 1, 1) + torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+    assert torch.allclose(restored * 255, ds.images[3].float(), atol=1e-3)
+
+
+def test_too_small_image_size_is_a_user_error():
+    with pytest.raises(UserInputError, match="image_size=8"):
+        render(4, 8, seed=0)
+
+
+def test_factor_accuracy_decodes_predicted_classes():
+    factors = {"quadrant": torch.tensor([0, 3]), "zigzag": torch.tensor([1, 0]), "left": torch.tensor([1, 1])}
+    predictions = torch.tensor([0 * 4 + 1 * 2 + 0, 3 * 4 + 1 * 2 + 1])  # image 0: left wrong; image 1: zigzag wrong
+    assert factor_accuracy(predictions, factors) == {"quadrant": 100.0, "zigzag": 50.0, "left": 50.0}
+
+
+def _swap_quadrants(x: torch.Tensor) -> torch.Tensor:
+    top, bottom = x[..., :32, :], x[..., 32:, :]
+    return torch.cat([bottom.roll(32, dims=-1), top], dim=-2)  # a permutation of the four 32 x 32 blocks
+
+
+def test_no_position_model_cannot_see_quadrants_but_pvtv2_can():
+    """The premise of the quadrant factor: with no position source, permuting 32 px blocks changes nothing."""
+    images = torch.randn(2, 3, 64, 64)
+    blind = build_model(pvtlab.get_config("pvt_nano", patch_embed="non_overlap", pos_embed=False, ffn="mlp",
+                                          num_classes=16, img_size=64)).eval()
+    v2 = build_model(pvtlab.get_config("pvt_nano", num_classes=16, img_size=64)).eval()
+    with torch.no_grad():
+        assert torch.allclose(blind(images), blind(_swap_quadrants(images)), atol=1e-5)
+        assert not torch.allclose(v2(images), v2(_swap_quadrants(images)), atol=1e-3)

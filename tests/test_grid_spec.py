@@ -1,0 +1,179 @@
+"""Grid specs: parsing, factorial and variant expansion, cell ids, and the shipped ablations/*.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pvtlab import get_config
+from pvtlab.errors import UserInputError
+from pvtlab.grid.cells import expand
+from pvtlab.grid.spec import parse_spec, read_spec
+from pvtlab.grid.variants import resolve_entries
+from pvtlab.models import SIZE_FIELDS, STYLE_FIELDS
+
+ROOT = Path(__file__).resolve().parents[1]
+ABLATIONS = ROOT / "ablations"
+
+
+def spec_of(**raw):
+    return parse_spec(raw, where="test.yaml", default_name="test")
+
+
+def test_factorial_is_every_combination_named_in_axis_order():
+    spec = spec_of(models=["pvt_v2_b0"], measure=["params"], resolutions=[64],
+                   factorial={"patch_embed": ["non_overlap", "overlap"], "position": ["pos_embed", "conv_ffn"],
+                              "attention": ["sra", "linear_sra"]})
+    entries = resolve_entries(spec)
+    assert len(entries) == 8
+    by_name = {e.variant: e.config for e in entries}
+    assert "overlap/conv_ffn/linear_sra" in by_name
+    config = by_name["non_overlap/conv_ffn/linear_sra"]
+    assert (config.patch_embed, config.pos_embed, config.ffn, config.attention) == \
+        ("non_overlap", False, "conv_ffn", "linear_sra")
+    config = by_name["overlap/pos_embed/sra"]
+    assert (config.patch_embed, config.pos_embed, config.ffn, config.attention) == ("overlap", True, "mlp", "sra")
+    # sizes come from the model, untouched by the toggles
+    assert all(getattr(c, f) == getattr(get_config("pvt_v2_b0"), f) for c in by_name.values() for f in SIZE_FIELDS)
+
+
+def test_variant_with_preset_is_not_crossed_with_models():
+    spec = spec_of(models=["pvt_v2_b0", "pvt_v1_tiny"], measure=["params"], resolutions=[64],
+                   variants={"li": {"preset": "pvt_v2_b2_li"}, "ope": {"patch_embed": "overlap"}})
+    entries = resolve_entries(spec)
+    assert [(e.model, e.variant) for e in entries] == [
+        ("pvt_v2_b2_li", "li"), ("pvt_v2_b0", "ope"), ("pvt_v1_tiny", "ope")]
+    assert entries[0].config == get_config("pvt_v2_b2_li")
+    assert entries[2].config == get_config("pvt_v1_tiny", patch_embed="overlap")
+
+
+def test_same_measurement_twice_is_one_cell_with_both_names():
+    spec = spec_of(models=["pvt_v1_tiny"], measure=["params", "flops"], resolutions=[64, 96],
+                   factorial={"patch_embed": ["non_overlap", "overlap"]},
+                   variants={"base": {"preset": "pvt_v1_tiny"}}, path=["base", "overlap"])
+    grid = expand(spec, "cpu")
+    assert len(grid.cells) == 2 * 2 * 2  # base == non_overlap on pvt_v1_tiny: 2 configs, not 3
+    assert len({c.cell_id for c in grid.cells}) == len(grid.cells)
+    merged = [c for c in grid.cells if c.variant == "non_overlap"]
+    assert all(c.aliases == ("pvt_v1_tiny:base",) and c.path_step == 0 and c.in_factorial for c in merged)
+    assert all(c.path_step == 1 for c in grid.cells if c.variant == "overlap")
+
+
+def test_cell_ids_are_stable_and_hash_the_measurement_not_the_names():
+    raw = dict(models=["pvt_v2_b0"], measure=["params"], resolutions=[64], variants={"a": {"attention": "linear_sra"}})
+    first = expand(spec_of(**raw), "cpu")
+    renamed = expand(spec_of(**{**raw, "variants": {"renamed": {"attention": "linear_sra"}}}), "cpu")
+    assert [c.cell_id for c in first.cells] == [c.cell_id for c in renamed.cells]
+    assert first.spec_hash == renamed.spec_hash
+    other = expand(spec_of(**{**raw, "resolutions": [96]}), "cpu")
+    assert other.cells[0].cell_id != first.cells[0].cell_id and other.spec_hash != first.spec_hash
+
+
+def test_device_is_part_of_timed_cells_only():
+    raw = dict(models=["pvt_v2_b0"], measure=["params", "throughput"], resolutions=[64])
+    cpu, cuda = expand(spec_of(**raw), "cpu"), expand(spec_of(**raw), "cuda")
+    ids = {(c.group, c.cell_id) for c in cpu.cells}, {(c.group, c.cell_id) for c in cuda.cells}
+    params_ids = [{cid for g, cid in s if g == "params"} for s in ids]
+    timed_ids = [{cid for g, cid in s if g == "throughput"} for s in ids]
+    assert params_ids[0] == params_ids[1]
+    assert not timed_ids[0] & timed_ids[1]
+
+
+def test_accuracy_cells_use_the_training_size_with_the_variant_style():
+    spec = spec_of(models=["pvt_v1_small"], factorial={"attention": ["sra", "linear_sra"]},
+                   variants={"b2": {"preset": "pvt_v2_b2"}},
+                   accuracy={"data": {"name": "synthetic"}, "model": "pvt_nano", "image_size": 64, "seeds": [0, 1, 2]})
+    grid = expand(spec, "cpu", {"name": "synthetic"})
+    assert len(grid.cells) == 3 * 3 and {c.seed for c in grid.cells} == {0, 1, 2}
+    nano = get_config("pvt_nano")
+    for cell in grid.cells:
+        config = cell.pvt_config()
+        source = get_config(cell.base_model, **({} if cell.variant == "b2" else {"attention": cell.variant}))
+        assert cell.model == "pvt_nano" and cell.resolution == 64 and config.img_size == 64
+        assert all(getattr(config, f) == getattr(nano, f) for f in SIZE_FIELDS)
+        assert all(getattr(config, f) == getattr(source, f) for f in STYLE_FIELDS)
+
+
+def test_only_limits_a_group_to_the_path():
+    spec = spec_of(models=["pvt_v2_b0"], factorial={"attention": ["sra", "linear_sra"]}, path=["sra"],
+                   measure=["params", "memory"], resolutions=[64], only={"memory": "path"})
+    grid = expand(spec, "cpu")
+    assert sorted((c.group, c.variant) for c in grid.cells) == [
+        ("memory", "sra"), ("params", "linear_sra"), ("params", "sra")]
+
+
+@pytest.mark.parametrize("raw, needle", [
+    (dict(models=["pvt_v2_b0"], measure=["params"], resolutions=[64], colour=1), "'colour'"),
+    (dict(models=["pvt_v9"], measure=["params"], resolutions=[64]), "models='pvt_v9'"),
+    (dict(models=["pvt_v2_b0"], measure=["params"], resolutions=[64], factorial={"attention": ["sra", "fast"]}),
+     "'fast'"),
+    (dict(models=["pvt_v2_b0"], measure=["params"], resolutions=[64], factorial={"position": ["none"]}),
+     "factorial.position='none'"),
+    (dict(models=["pvt_v2_b0"], measure=["params"], resolutions=[0]), "resolutions=0"),
+    (dict(models=["pvt_v1_small"], measure=["params"], resolutions=[20]), "at least"),
+    (dict(models=[], measure=["params"], resolutions=[64]), "models=[]"),
+    (dict(models=["pvt_v2_b0"], measure=[], resolutions=[64]), "measure=[]"),
+    (dict(models=["pvt_v2_b0"], measure=["speed"], resolutions=[64]), "measure='speed'"),
+    (dict(models=["pvt_v2_b0"], measure=["params"], resolutions={"flops": [64]}), "resolutions='flops'"),
+    (dict(models=["pvt_v2_b0"], measure=["params"], resolutions=[64], variants={"v": {"depth": 3}}), "'depth'"),
+    (dict(models=["pvt_v2_b0"], measure=["params"], resolutions=[64], path=["nope"]), "path='nope'"),
+    (dict(models=["pvt_v2_b0"], accuracy={"data": {"name": "synthetic"}, "seeds": []}), "accuracy.seeds=[]"),
+    (dict(models=["pvt_v2_b0"], accuracy={"data": {"name": "synthetic"}, "epochs": 0}), "accuracy.epochs=0"),
+    (dict(models=["pvt_v2_b0"]), "neither 'measure' nor 'accuracy'"),
+])
+def test_bad_spec_names_the_key_and_value(raw, needle):
+    with pytest.raises(UserInputError) as info:
+        expand(spec_of(**raw), "cpu", {"name": "synthetic"})
+    message = str(info.value)
+    assert needle in message and "\n" not in message and message.startswith("test.yaml")
+
+
+def test_unreadable_yaml_is_a_user_error(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\nmodels: [pvt_v2_b0\n")
+    with pytest.raises(UserInputError, match="not valid YAML"):
+        read_spec(broken)
+    with pytest.raises(UserInputError, match="cannot read spec"):
+        read_spec(tmp_path / "missing.yaml")
+
+
+def _path_configs(spec_file: Path) -> list:
+    spec = read_spec(spec_file)
+    entries = {e.variant: e for e in resolve_entries(spec)}
+    return [entries[name].config for name in spec.path]
+
+
+@pytest.mark.parametrize("name", ["default.yaml", "paper_table6.yaml"])
+def test_paper_path_end_points_equal_the_presets(name):
+    v1, ope, b2, b2_li = _path_configs(ABLATIONS / name)
+    assert v1 == get_config("pvt_v1_small")
+    assert ope == get_config("pvt_v1_small", patch_embed="overlap")
+    assert b2 == get_config("pvt_v2_b2") and b2_li == get_config("pvt_v2_b2_li")
+    # +CFFN is +OPE plus CFFN and the v2 style choices B2 comes with, nothing else
+    changed = {f for f in STYLE_FIELDS + SIZE_FIELDS if getattr(ope, f) != getattr(b2, f)}
+    assert changed == {"pos_embed", "ffn", "head_pool", "stage_norm", "conv_init"}
+
+
+def test_default_grid_has_the_full_factorial_and_two_seeds():
+    spec = read_spec(ABLATIONS / "default.yaml")
+    grid = expand(spec, "cpu", dict(spec.accuracy.data))
+    factorial = {c.variant for c in grid.cells if c.in_factorial and c.group == "flops"}
+    assert len(factorial) == 8
+    assert len(spec.accuracy.seeds) >= 2
+    assert max(spec.resolutions["flops"]) >= 768  # where linear SRA's advantage shows
+    steps = sorted({c.path_step for c in grid.cells if c.path_step is not None})
+    assert steps == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("spec_file", sorted(ABLATIONS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_spec_is_valid_and_documents_its_command(spec_file):
+    header = spec_file.read_text().split("\n\n")[0]
+    assert "python run_ablation.py --grid" in header
+    spec = read_spec(spec_file)
+    data = dict(spec.accuracy.data) if spec.accuracy else None
+    if data and "root" in data:
+        return  # needs a local data set; its keys were checked above
+    assert expand(spec, "cpu", data).cells
+    assert yaml.safe_load(spec_file.read_text())["name"] == spec.name

@@ -1,0 +1,70 @@
+"""Seed statistics: the t quantile, the interval, n = 1, paired differences."""
+
+import math
+import statistics
+
+import pytest
+
+from pvtlab.stats import paired_difference, summarize, t_critical, t_two_sided_mass
+
+
+@pytest.mark.parametrize("df, table", [(1, 12.706), (2, 4.303), (4, 2.776), (10, 2.228), (30, 2.042)])
+def test_t_critical_matches_printed_tables(df, table):
+    assert t_critical(df) == pytest.approx(table, abs=5e-4)
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 7, 8, 25, 120])
+def test_t_critical_matches_scipy(df):
+    scipy_stats = pytest.importorskip("scipy.stats")
+    assert t_critical(df) == pytest.approx(scipy_stats.t.ppf(0.975, df), rel=1e-9)
+    assert t_critical(df, confidence=0.9) == pytest.approx(scipy_stats.t.ppf(0.95, df), rel=1e-9)
+
+
+def test_t_mass_tends_to_the_normal_for_many_degrees_of_freedom():
+    normal = statistics.NormalDist()
+    assert t_two_sided_mass(1.96, 100_000) == pytest.approx(normal.cdf(1.96) - normal.cdf(-1.96), abs=1e-5)
+
+
+def test_summarize_uses_sample_std_and_student_t():
+    values = [71.0, 74.5, 73.0]
+    s = summarize(values)
+    std = statistics.stdev(values)
+    half = t_critical(2) * std / math.sqrt(3)
+    assert s["n"] == 3 and s["mean"] == pytest.approx(statistics.mean(values)) and s["std"] == pytest.approx(std)
+    assert s["ci95_half"] == pytest.approx(half)
+    assert (s["ci95_low"], s["ci95_high"]) == pytest.approx((s["mean"] - half, s["mean"] + half))
+    assert s["note"] == ""
+
+
+def test_one_value_has_no_interval_and_says_so():
+    s = summarize([80.0])
+    assert s["mean"] == 80.0 and s["n"] == 1
+    assert all(math.isnan(s[k]) for k in ("std", "ci95_low", "ci95_high", "ci95_half"))
+    assert "n=1" in s["note"] and "no confidence interval" in s["note"]
+
+
+def test_paired_difference_pairs_by_seed():
+    a = {0: 80.0, 1: 82.0, 2: 81.0}
+    b = {2: 79.5, 0: 79.0, 1: 80.0}  # another order: pairing goes by seed
+    d = paired_difference(a, b)
+    assert d["mean"] == pytest.approx(statistics.mean([1.0, 2.0, 1.5])) and d["n"] == 3
+    assert d == paired_difference([80.0, 82.0, 81.0], [79.0, 80.0, 79.5])
+
+
+def test_paired_beats_unpaired_when_seeds_move_both_variants():
+    a, b = [70.0, 80.0, 90.0], [69.0, 79.2, 88.9]  # large seed effect, steady ~1 point difference
+    assert paired_difference(a, b)["ci95_half"] < summarize(a)["ci95_half"] / 10
+    assert paired_difference(a, b)["ci95_low"] > 0
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: summarize([]), "no values"),
+    (lambda: summarize([1.0, float("nan")]), "non-finite"),
+    (lambda: paired_difference([1.0, 2.0], [1.0]), "got 2 and 1"),
+    (lambda: paired_difference({0: 1.0, 1: 2.0}, {0: 1.0, 2: 2.0}), r"only in a: \[1\], only in b: \[2\]"),
+    (lambda: paired_difference({0: 1.0}, [1.0]), "not one of each"),
+    (lambda: t_critical(0), "df=0"),
+])
+def test_bad_input_is_refused(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
