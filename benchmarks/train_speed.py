@@ -1,16 +1,18 @@
 """Training speed of the small ablation model, and the default accuracy sweep on the synthetic task (issue 4).
 
 Part 1 times training steps (forward, backward, AdamW) on random 64 px batches for each of the 8 toggle
-combinations: patch_embed (non_overlap | overlap) x position (pos_embed: v1 table + MLP | conv_ffn: no table,
-CFFN) x attention (sra | linear_sra), on the rest of pvt_nano's PVTv2 style. Part 2 runs the default sweep:
-those 8 variants x 2 seeds through ``pvtlab.train.run_accuracy``, plus a no-position control (non_overlap,
-no table, MLP) that the synthetic task is built to defeat, and prints top-1 mean +- 95% CI per variant,
-per-factor accuracies and the wall time of the 8 x 2 sweep (the issue's goal: under 5 minutes on 2 cores).
-Wall time depends on what else the machine runs; CPU seconds (process time) are printed next to it.
+combinations: patch_embed (non_overlap | overlap) x position (pos_embed: v1 table + MLP | conv_ffn: no
+table, CFFN) x attention (sra | linear_sra), on the rest of pvt_nano's PVTv2 style.
+Part 2 runs the default sweep: those 8 variants x 2 seeds through ``pvtlab.train.run_accuracy``, plus a
+no-position control (non_overlap, no table, MLP) that the synthetic task is built to defeat. It prints
+top-1 mean +- 95% CI per variant, per-factor accuracies and the wall time of the 8 x 2 sweep (the issue's
+goal: under 5 minutes on 2 cores). Runs are sequential with one torch thread each (the grid can run one
+cell per core), so the sweep's wall time on one core is an upper bound for two. Wall time depends on what
+else the machine runs; CPU seconds (process time) are printed next to it.
 
-    python benchmarks/train_speed.py                  # both parts (~5 CPU-minutes)
-    python benchmarks/train_speed.py --skip-sweep     # images/s only
-    python benchmarks/train_speed.py --threads 1 --out /tmp/train_speed.json
+    python benchmarks/train_speed.py                  # both parts (~6 minutes on one core)
+    python benchmarks/train_speed.py --skip-sweep     # images/s only (~1 minute)
+    python benchmarks/train_speed.py --only overlap+conv_ffn+sra --out /tmp/nano.json
 
 Accuracy at this scale is a proxy for ranking variants, not an ImageNet number.
 """
@@ -37,9 +39,6 @@ from pvtlab.train.accuracy import DEFAULT_EPOCHS, fit
 
 POSITIONS = {"pos_embed": {"pos_embed": True, "ffn": "mlp"}, "conv_ffn": {"pos_embed": False, "ffn": "conv_ffn"}}
 REFERENCE = "overlap+conv_ffn+sra"  # PVTv2 as published (B2 style)
-# The quick-ablation size: pvt_nano at half width, and SR ratios for 64 px input (stage grids 16/8/4/2: ratios
-# 8/4/2/1 would leave every stage only 2 x 2 keys). --as-registered runs pvt_nano unchanged.
-SMALL = {"embed_dims": (16, 32, 64, 128), "sr_ratios": (4, 2, 1, 1)}
 CONTROL = ("no_position", {"patch_embed": "non_overlap", "pos_embed": False, "ffn": "mlp", "attention": "sra"})
 
 
@@ -101,10 +100,9 @@ def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="pvt_nano")
     p.add_argument("--override", action="append", default=[], metavar="FIELD=JSON",
-                   help="PVTConfig override on top of SMALL, e.g. --override 'depths=[1,1,1,1]' (repeatable)")
-    p.add_argument("--as-registered", action="store_true", help="do not apply SMALL to the model")
+                   help="PVTConfig override on top of --model, e.g. --override 'depths=[1,1,1,1]' (repeatable)")
     p.add_argument("--image-size", type=int, default=64)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--speed-steps", type=int, default=10)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
@@ -118,7 +116,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--only", nargs="+", metavar="VARIANT", help="sweep only these variants (names as printed)")
     p.add_argument("--out", type=Path, help="write every number as JSON here")
     args = p.parse_args(argv)
-    overrides = {} if args.as_registered else dict(SMALL)
+    overrides: dict[str, Any] = {}
     for item in args.override:
         key, _, value = item.partition("=")
         overrides[key] = json.loads(value)
