@@ -5,7 +5,7 @@ Tolerance of traced vs analytic: the conv + linear + attention MACs must be EQUA
 embeddings (4 per output element, at non-training sizes); nothing else may differ. Those terms are about 10*C per
 token per block (two LayerNorms) against at least 10*C*C for the linears (2*C*C*(1 + E), E >= 4), so they are
 bounded by 1/C1 of the total (C1 = first-stage width, the most tokens): measured 0.4-0.6% at C1 = 64, 1.05% for
-B0 and about 3% for pvt_nano (C1 = 16). Against the papers' table (2 decimals) the traced count may only be higher
+B0 and 1.9% for pvt_nano (C1 = 16). Against the papers' table (2 decimals) the traced count may only be higher
 (never below, which would mean a missed term) and by at most 1.1% plus rounding.
 
 Traces of full-depth presets cost seconds on a CPU, so only the 224 check (the paper table) uses full depth; the
