@@ -28,7 +28,7 @@ def existing(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("existing")
     spec = root / "good.yaml"
     spec.write_text(yaml.safe_dump(GOOD))
-    assert main(["--grid", str(spec), "--results-dir", str(root / "results"), "--no-report"]) == 0
+    assert main(["--grid", str(spec), "--results-dir", str(root / "results"), "--workers", "1", "--no-report"]) == 0
     assert (root / "results" / "cheap" / "cells.csv").exists()
     return root
 

@@ -32,7 +32,7 @@ def default_spec() -> Path:
 
 def default_workers(device: str) -> int:
     """Two workers of half the cores each keep a 2-core laptop busy; one GPU is not shared between workers."""
-    from .runner import available_cpus
+    from .plan import available_cpus
 
     return 1 if device == "cuda" else min(2, available_cpus())
 
@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         _check_flags(args)
         if args.report is not None:
             return report_only(args.report)
-        from .runner import Options, run
+        from .plan import Options
+        from .runner import run
 
         opts = Options(spec_path=Path(args.grid) if args.grid else default_spec(),
                        results_root=Path(args.results_dir), storage=args.storage,

@@ -8,8 +8,9 @@ the first process to notice fails it (``outcome=lease_expired``) and enqueues th
 GridSampler is never used: it re-samples cells still running on other workers (measurement_pitfalls.md).
 
 Trial outcomes (user attribute ``outcome``): ok (COMPLETE), cell_failed (the measurement failed; retried
-only with --retry-failed), lease_expired / interrupted (re-run), dropped (left the spec while waiting),
-duplicate (the cell had already finished).
+only with --retry-failed), lease_expired / interrupted (re-run), dropped (left the spec, or finished
+elsewhere, while waiting). Should a cell still run twice (its worker was only slow, not dead), cells.csv keeps
+one row per cell id: the later result replaces the earlier.
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ from pvtlab.errors import UserInputError
 from .cells import Cell
 from .locking import file_lock
 
-OK, FAILED, LEASE_EXPIRED, INTERRUPTED, DROPPED, DUPLICATE = (
-    "ok", "cell_failed", "lease_expired", "interrupted", "dropped", "duplicate")
+OK, FAILED, LEASE_EXPIRED, INTERRUPTED, DROPPED = "ok", "cell_failed", "lease_expired", "interrupted", "dropped"
 # What a cell looks like from the queue: done, failed, running, waiting, or absent (needs enqueueing).
 DONE, FAILED_STATE, RUNNING, WAITING, ABSENT = "done", "failed", "running", "waiting", "absent"
 
@@ -105,18 +105,17 @@ class Queue:
 
     def enqueue(self, cells: Iterable[Cell], skip: set[str], spec_hash: str, *, retry_failed: bool = False) -> int:
         """Enqueue each cell that has no live trial and is not in ``skip`` (failed cells too with
-        ``retry_failed``); waiting cells that are not listed, or are in ``skip``, are dropped."""
+        ``retry_failed``); waiting cells that are not listed, are in ``skip`` or finished already are dropped."""
         cells = list(cells)
         wanted = {cell.cell_id for cell in cells}
         added = 0
         with self._locked():
-            trials = self.trials()
-            for trial in trials:
+            states = cell_states(self.trials())
+            for trial in self.trials():
                 cid = trial.user_attrs.get("cell_id")
-                if trial.state == TrialState.WAITING and (cid not in wanted or cid in skip):
+                if trial.state == TrialState.WAITING and (cid not in wanted or cid in skip or states[cid] == DONE):
                     self._end(trial._trial_id, DROPPED, TrialState.FAIL)
-            trials = self.trials()
-            states = cell_states(trials)
+            states = cell_states(self.trials())
             for cell in cells:
                 state = states.get(cell.cell_id, ABSENT)
                 if cell.cell_id not in skip and (state == ABSENT or (retry_failed and state == FAILED_STATE)):
@@ -131,10 +130,8 @@ class Queue:
     def claim(self) -> Claim | None:
         """Take the oldest waiting cell, or None when nothing is waiting."""
         with self._locked():
-            trials = self.trials()
-            done = {cid for cid, state in cell_states(trials).items() if state == DONE}
-            waiting = sorted((t for t in trials if t.state == TrialState.WAITING), key=lambda t: t.number)
-            for trial in waiting:
+            waiting = self.storage.get_all_trials(self.study_id, deepcopy=False, states=(TrialState.WAITING,))
+            for trial in sorted(waiting, key=lambda t: t.number):
                 cid = trial.user_attrs.get("cell_id")
                 if cid is None:
                     continue
@@ -143,9 +140,6 @@ class Queue:
                 except UpdateFinishedTrialError:
                     continue
                 if not won:
-                    continue
-                if cid in done:
-                    self._end(trial._trial_id, DUPLICATE, TrialState.FAIL)
                     continue
                 self.storage.set_trial_user_attr(trial._trial_id, "lease_owner", self.owner)
                 self.heartbeat(trial._trial_id)

@@ -1,9 +1,9 @@
 """A rough cost per cell, for ``--dry-run`` and for dispatching the longest cells first.
 
 seconds = fixed + per_gmac * GMACs (the closed-form count at the cell's resolution; times the batch for
-throughput, times the training images for accuracy). The coefficients were fitted on the project's shared
-2-core CPU machine with one thread per worker; treat the result as a guide to minutes versus hours, not a
-promise. Longest-first dispatch keeps every worker busy to the end.
+throughput, which also spends its time budget; times the training images for accuracy). The coefficients
+were fitted on a 2-core CPU with one thread per worker; treat the result as a guide to minutes versus hours,
+not a promise (a loaded machine takes longer). Longest-first dispatch keeps every worker busy to the end.
 """
 
 from __future__ import annotations
@@ -13,15 +13,16 @@ from pvtlab.measure.analytic import analytic_count
 from .cells import Cell
 
 # group -> (fixed seconds, seconds per GMAC of one image at the cell's resolution), 1 CPU thread; fitted on
-# cells.csv of the default grid (memory's fixed part is its two fresh measurement processes).
+# cells.csv of the default grid run on 2 otherwise idle cores (memory's fixed part is its two fresh processes).
 COEFFICIENTS: dict[str, tuple[float, float]] = {
-    "params": (0.6, 0.0),
-    "flops": (1.3, 0.10),
-    "memory": (24.0, 0.9),
-    "throughput": (2.0, 1.5),  # per image of the batch
+    "params": (0.2, 0.0),
+    "flops": (0.4, 0.05),
+    "memory": (9.0, 0.36),
+    "throughput": (4.5, 0.05),  # plus the time budget of its two step kinds; per image of the batch
     "accuracy": (3.0, 0.0),
 }
-ACCURACY_S_PER_IMAGE_GMAC = 0.28  # forward + backward + optimizer, per training image
+ACCURACY_S_PER_IMAGE_GMAC = 0.20  # forward + backward + optimizer, per training image
+DEFAULT_TIME_BUDGET_S = 5.0  # pvtlab.measure.measure's default, per step kind
 TRAIN_IMAGES = {"cifar10": 50000, "cifar100": 50000}
 UNKNOWN_TRAIN_IMAGES = 10000  # an image folder whose size the spec does not say
 
@@ -52,6 +53,7 @@ def seconds(cell: Cell, threads: int = 1) -> float:
     if cell.group == "accuracy":
         variable = ACCURACY_S_PER_IMAGE_GMAC * work * train_images(cell)
     elif cell.group == "throughput":
+        fixed += 2 * float(cell.settings.get("time_budget_s", DEFAULT_TIME_BUDGET_S))  # spent whatever the threads
         variable = per_gmac * work * int(cell.settings.get("batch_size", 8))
     else:
         variable = per_gmac * work

@@ -29,15 +29,13 @@ class Heartbeat(threading.Thread):
     def __init__(self, queue: Queue, claim: Claim, parent_pid: int | None) -> None:
         super().__init__(daemon=True)
         self.queue, self.claim, self.parent_pid = queue, claim, parent_pid
-        self.lost = False
         self._halt = threading.Event()
 
     def run(self) -> None:
         period = max(0.2, self.queue.lease_s / 3)
         while not self._halt.wait(period):
             try:
-                if not self.queue.heartbeat(self.claim.trial_id):
-                    self.lost = True
+                self.queue.heartbeat(self.claim.trial_id)  # False once reclaimed: finish() reports that
             except Exception:  # noqa: BLE001  (a storage hiccup: the next beat tries again)
                 pass
             if self.parent_pid is not None and os.getppid() != self.parent_pid:
