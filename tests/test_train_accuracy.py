@@ -69,9 +69,10 @@ def test_threads_are_restored():
 
 
 def test_image_too_small_for_the_model_is_a_user_error():
-    need = _tiny().min_input_size()
+    config = _tiny(sr_ratios=(8, 4, 2, 1))  # needs 32 px, above the synthetic task's own minimum of 16
+    need = config.min_input_size()
     with pytest.raises(UserInputError, match=f"image_size={need - 1} is too small.*at least {need} px"):
-        run_accuracy(_tiny(), {"name": "synthetic", "num_train": 8, "num_val": 8}, steps=1, image_size=need - 1,
+        run_accuracy(config, {"name": "synthetic", "num_train": 8, "num_val": 8}, steps=1, image_size=need - 1,
                      progress=False)
 
 
