@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pvtlab.models.config import NUM_STAGES, PVTConfig
 
 from .sizes import ImageSize, parse_image_size
+from .units import MacUnits
 
 
 @dataclass(frozen=True)
-class AnalyticCount:
+class AnalyticCount(MacUnits):
     """MACs per image (batch 1) by stage and by part; ``macs`` is the papers' "GFLOPs" x 1e9."""
 
     macs: int
@@ -27,18 +28,6 @@ class AnalyticCount:
     by_stage: dict[str, int]  # stages.0 .. stages.3 and head (same names as FlopCount.by_stage)
     by_part: dict[str, int]  # patch_embed, qkv_proj, reducer, attention, ffn, dwconv, head
     image_size: tuple[int, int]
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
-
-    @property
-    def gmacs(self) -> float:
-        return self.macs / 1e9
-
-    @property
-    def attn_gmacs(self) -> float:
-        return self.attn_macs / 1e9
 
 
 def _keys(config: PVTConfig, stage: int, grid: tuple[int, int], prefix: int) -> tuple[int, int]:

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .sizes import ImageSize, parse_image_size
+from .units import MacUnits
 
 SDPA_OP = "aten::scaled_dot_product_attention"
 
@@ -88,7 +89,7 @@ def counter_name() -> str:
 
 
 @dataclass(frozen=True)
-class FlopCount:
+class FlopCount(MacUnits):
     """MACs of one forward pass at batch 1, with the breakdowns a reviewer needs to trust the total."""
 
     macs: int  # multiply-adds per image, attention matmuls included
@@ -100,18 +101,6 @@ class FlopCount:
     uncounted: dict[str, int] = field(default_factory=dict)  # op -> times seen, no rule (not attention/weights)
     zero_ops: dict[str, int] = field(default_factory=dict)  # op -> times seen, zero by convention
     image_size: tuple[int, int] = (0, 0)
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
-
-    @property
-    def gmacs(self) -> float:
-        return self.macs / 1e9
-
-    @property
-    def attn_gmacs(self) -> float:
-        return self.attn_macs / 1e9
 
     def uncounted_text(self) -> str:
         """One cell of text: ``aten::foo x3; aten::bar x1``, empty when nothing went uncounted."""
