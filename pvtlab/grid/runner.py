@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
 from pvtlab.errors import UserInputError
+from pvtlab.files import write_text_atomic
 
 from .cells import Cell
 from .dispatch import Queue
@@ -176,9 +176,7 @@ def _finish(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile, s
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def _iso(stamp: float) -> str:

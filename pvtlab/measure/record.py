@@ -27,6 +27,7 @@ from .provenance import provenance
 from .sizes import ImageSize, parse_image_size
 from .steps import AMP_DTYPES, Workload
 from .timing import measure_throughput
+from ..threads import torch_threads
 
 # cells.csv columns filled by each group (docs/DESIGN.md); every record also has status, error and provenance.
 GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -121,9 +122,7 @@ def measure_group(group: str, config: PVTConfig, height: int, width: int, device
                   batch_size: int, time_budget_s: float, warmup: int, repeats: int, amp_dtype: str | None,
                   channels_last: bool, compile: bool, timeout_s: float | None = None) -> dict[str, Any]:
     """The group's columns; raises on failure (``measure`` turns that into a failed row)."""
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         if group == "params":
             return _params(config)
         if group == "flops":
@@ -134,8 +133,6 @@ def measure_group(group: str, config: PVTConfig, height: int, width: int, device
         if group == "memory":
             return _memory(work, threads, timeout_s)
         return _throughput(work, config, warmup, repeats, time_budget_s, threads)
-    finally:
-        torch.set_num_threads(previous_threads)
 
 
 def _params(config: PVTConfig) -> dict[str, Any]:

@@ -6,12 +6,12 @@ cells.csv (and spec.yaml / grid.json when present), so it can be re-run any time
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
+from pvtlab.files import write_text_atomic
 from pvtlab.report import render
 from pvtlab.report.complexity import CURVES, complexity_tables
 from pvtlab.report.effect_tables import EffectSet, effect_sets, effects_tables
@@ -63,7 +63,7 @@ def write_report(results_dir: str | Path) -> Path:
     parts += _plot_section(rows, sets, folder, written)
     parts.append(_failures(rows))
     report = folder / REPORT_FILE
-    _atomic_write(report, "\n".join(parts))
+    write_text_atomic(report, "\n".join(parts))
     _remove_stale(folder, set(written))
     return report
 
@@ -121,9 +121,3 @@ def _failures(rows: pd.DataFrame) -> str:
         lines.append(f"| {r.group} | {r.model} | {r.variant} | {r.resolution} | {seed or '-'} | {reason} |")
     lines.append("\nRe-run them with `python run_ablation.py --grid <spec> --retry-failed`.\n")
     return "\n".join(lines)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

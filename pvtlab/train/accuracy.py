@@ -7,9 +7,8 @@ CPU training it ranks variants on the synthetic task; it is not an ImageNet numb
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import torch
 from torch import nn
@@ -19,27 +18,12 @@ from ..data import build_datasets
 from ..errors import UserInputError
 from ..models import build_model
 from ..models.config import PVTConfig
+from ..threads import torch_threads
 from .loop import TrainSettings, train
 from .metrics import evaluate
 
 DEFAULT_EPOCHS = 6  # used when neither epochs nor steps is given (synthetic default: 6 x 2048 images)
 EVAL_BATCH = 256
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int | None) -> Iterator[None]:
-    """Run the block with ``threads`` intra-op threads (None: leave torch's setting), then restore it."""
-    if threads is None:
-        yield
-        return
-    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-        raise UserInputError(f"threads={threads!r} is not allowed; give a positive integer or None")
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: int | None = None,
