@@ -1,0 +1,170 @@
+"""The columns of ``cells.csv``: type, unit, meaning and the measurement group that fills each, in one place.
+
+measure (which columns a group returns), the grid (the CSV's column order), the report (types and units) and
+``results/README.md`` (a test checks it documents exactly these) all derive their lists from this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pvtlab.toggles import TOGGLES as _TOGGLES
+
+Kind = Literal["str", "bool", "int", "float", "datetime"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One ``cells.csv`` column: how to type it, its unit ("" when it has none) and what it holds."""
+
+    kind: Kind
+    unit: str
+    meaning: str
+    groups: tuple[str, ...] = ()  # measurement groups that fill it; () = every row (identity, provenance)
+
+
+IDENTITY: dict[str, Column] = {
+    "cell_id": Column("str", "", "stable id of the cell: a hash of its resolved config and measurement"),
+    "study": Column("str", "", "study name (the spec's `name`)"),
+    "spec_hash": Column("str", "", "hash of the spec the row was run under"),
+    "stale_spec": Column("bool", "", "true when the row comes from an older version of the spec"),
+    "status": Column("str", "", "`ok` or `failed`"),
+    "error": Column("str", "", "why a failed cell failed (empty when ok)"),
+    "group": Column("str", "", "measurement group: params, flops, memory, throughput or accuracy"),
+    "model": Column("str", "", "preset the variant is built on (accuracy rows: the small training model)"),
+    "variant": Column("str", "", "variant name (a factorial combination or a named variant of the spec)"),
+    "path_step": Column("int", "", "0..3 on the paper's path (PVTv1, +OPE, +CFFN, +LSRA); empty otherwise"),
+    "patch_embed": Column("str", "", "non_overlap (PVTv1) or overlap (PVTv2 OPE)"),
+    "pos_embed": Column("bool", "", "learned absolute position embedding on (PVTv1) or off"),
+    "ffn": Column("str", "", "mlp (PVTv1) or conv_ffn (PVTv2 CFFN)"),
+    "attention": Column("str", "", "sra (PVTv1, PVTv2-B2) or linear_sra (PVTv2-B2-Li)"),
+    "position": Column("str", "", "pos_embed (pos_embed on, mlp), conv_ffn (pos_embed off, conv_ffn) or other"),
+    "resolution": Column("int", "px", "input side length (square input)"),
+    "seed": Column("int", "", "training seed (accuracy rows only)"),
+    "config_json": Column("str", "", "the full resolved model config as JSON"),
+}
+
+GRID: dict[str, Column] = {
+    "base_model": Column("str", "", "preset the variant was defined on; for accuracy rows the full-size model "
+                                    "whose toggles and style the small training model takes"),
+    "in_factorial": Column("bool", "", "true when the cell is (also) a combination of the spec's factorial"),
+    "aliases": Column("str", "", "other `model:variant` names of the same cell, `;`-separated (a measurement "
+                                 "asked for twice runs once)"),
+    "settings_json": Column("str", "", "measurement settings of the cell as JSON (device, epochs, options)"),
+    "data_json": Column("str", "", "data spec of an accuracy cell as JSON"),
+    "workers": Column("int", "", "local worker processes of the run that measured the cell"),
+}
+
+P, F, M, T, A = ("params",), ("flops",), ("memory",), ("throughput",), ("accuracy",)
+
+MEASUREMENTS: dict[str, Column] = {
+    "params_m": Column("float", "M", "parameters, millions", P),
+    "trainable_params_m": Column("float", "M", "trainable parameters, millions", P),
+    "gmacs": Column("float", "GMACs", "multiply-accumulates per image (batch 1), attention matmuls included", F),
+    "attn_gmacs": Column("float", "GMACs", "the part of `gmacs` in the attention matmuls (q k^T and attn v)", F),
+    "gflops": Column("float", "GFLOPs", "floating-point operations per image: 2 x `gmacs`", F),
+    "analytic_gmacs": Column("float", "GMACs", "closed-form count from the config, a cross-check of `gmacs`", F),
+    "flop_counter": Column("str", "", "the counter that produced `gmacs` and its version", F),
+    "uncounted_ops": Column("str", "", "operators the counter skipped (empty when none)", F),
+    "peak_mem_mib": Column("float", "MiB", "absolute peak of an inference step at `batch_size` (CPU: the "
+                                           "process high-water mark, Python and torch included; CUDA: max allocated)",
+                           M),
+    "peak_mem_over_idle_mib": Column("float", "MiB", "inference peak minus the memory held once model and batch "
+                                                     "exist: what the step's activations need", M),
+    "train_peak_mem_mib": Column("float", "MiB", "absolute peak of a training step (forward, backward, AdamW)", M),
+    "train_peak_mem_over_idle_mib": Column("float", "MiB", "training peak minus the memory held before the step", M),
+    "mem_method": Column("str", "", "how memory was read (CPU VmHWM in a fresh process, or the CUDA allocator)", M),
+    "batch_size": Column("int", "images", "batch size the memory or timing measurement actually ran at", M + T),
+    "infer_img_per_s_median": Column("float", "img/s", "inference throughput at `batch_size`, median over timed "
+                                                       "repeats", T),
+    "infer_img_per_s_iqr": Column("float", "img/s", "inference throughput, interquartile range over repeats", T),
+    "infer_batch_ms_median": Column("float", "ms", "time of one inference step of a whole batch of `batch_size` "
+                                                   "images, median over repeats (not per image)", T),
+    "latency_b1_ms_p50": Column("float", "ms", "inference latency of one image (batch 1), median", T),
+    "latency_b1_ms_p90": Column("float", "ms", "inference latency of one image (batch 1), 90th percentile", T),
+    "train_img_per_s_median": Column("float", "img/s", "training throughput, median over timed repeats", T),
+    "train_img_per_s_iqr": Column("float", "img/s", "training throughput, interquartile range over repeats", T),
+    "infer_gflop_per_s": Column("float", "GFLOP/s", "achieved inference rate: 2 x MACs x median img/s", T),
+    "train_gflop_per_s": Column("float", "GFLOP/s", "achieved training rate: 3 x the inference FLOPs per image x "
+                                                    "median training img/s", T),
+    "mfu_infer": Column("float", "fraction", "inference model-FLOPs utilisation: achieved FLOP/s over the "
+                                             "machine's measured matmul peak (0 to 1)", T),
+    "mfu_train": Column("float", "fraction", "training model-FLOPs utilisation (a step counts 3 x the forward "
+                                             "FLOPs), 0 to 1", T),
+    "matmul_peak_gflop_per_s": Column("float", "GFLOP/s", "the machine's dense matmul rate measured in the same "
+                                                          "process: the MFU denominator", T),
+    "sdpa_backend": Column("str", "", "scaled_dot_product_attention kernel that ran (math, flash, "
+                                      "memory-efficient, cudnn; CPU: cpu-flash or math)", T),
+    "tf32": Column("bool", "", "TF32 matmuls allowed (CUDA)", T),
+    "cudnn_benchmark": Column("bool", "", "torch.backends.cudnn.benchmark during the measurement", T),
+    "amp_dtype": Column("str", "", "autocast dtype (bfloat16, float16) or empty for float32", T),
+    "channels_last": Column("bool", "", "model and input in channels_last memory format", T),
+    "compile_mode": Column("str", "", "torch.compile mode, empty when not compiled", T),
+    "timed_alone": Column("bool", "", "true when no other cell of the grid ran on this machine while this one "
+                                      "was timed", M + T),
+    "concurrent_cells": Column("int", "", "cells of the grid running elsewhere on this machine while this one "
+                                          "was timed (0 when alone)", M + T),
+    "top1_acc": Column("float", "%", "top-1 validation accuracy", A),
+    "top5_acc": Column("float", "%", "top-5 validation accuracy", A),
+    "val_loss": Column("float", "nats", "mean validation cross-entropy (natural log)", A),
+    "ema_top1_acc": Column("float", "%", "top-1 validation accuracy of the EMA weights (empty when EMA is off)", A),
+    "ema_top5_acc": Column("float", "%", "top-5 validation accuracy of the EMA weights (empty when EMA is off)", A),
+    "val_curve": Column("str", "", "validation top-1 through training: JSON list of [images_seen, top1_pct], "
+                                   "at least 8 points, images_seen increasing", A),
+    "train_time_s": Column("float", "s", "training wall time", A),
+    "images_seen": Column("int", "images", "training images processed", A),
+    "epochs": Column("float", "", "training epochs completed (fractional for a step budget)", A),
+    "loss_curve": Column("str", "", "training loss as a JSON list of up to 100 bucket means, in order", A),
+    "recipe": Column("str", "", "training recipe: quick (the laptop proxy) or paper (the papers' ImageNet "
+                                "recipe from timm parts)", A),
+    "recipe_json": Column("str", "", "the resolved training recipe as JSON (every value the run used)", A),
+    "nproc": Column("int", "", "data-parallel processes that trained the cell", A),
+    "resumed_from_step": Column("int", "", "optimizer step the cell resumed from after an interruption "
+                                           "(0: ran uninterrupted)", A),
+}
+
+PROVENANCE: dict[str, Column] = {
+    "torch_version": Column("str", "", "torch version"),
+    "timm_version": Column("str", "", "timm version"),
+    "fvcore_version": Column("str", "", "fvcore version"),
+    "device": Column("str", "", "cpu or cuda"),
+    "device_name": Column("str", "", "accelerator name (GPU model) or cpu"),
+    "cpu_model": Column("str", "", "CPU model name"),
+    "threads": Column("int", "", "torch threads the cell ran with"),
+    "dtype": Column("str", "", "tensor dtype of the measurement"),
+    "pvtlab_version": Column("str", "", "pvtlab version"),
+    "git_commit": Column("str", "", "git commit of the code that ran the cell"),
+    "worker": Column("str", "", "worker that ran the cell (host and process)"),
+    "started_at": Column("datetime", "", "when the cell started (ISO 8601, UTC)"),
+    "finished_at": Column("datetime", "", "when the cell finished (ISO 8601, UTC)"),
+    "wall_s": Column("float", "s", "wall time of the cell"),
+}
+
+COLUMNS: dict[str, Column] = {**IDENTITY, **GRID, **MEASUREMENTS, **PROVENANCE}
+
+# The columns a cells.csv must have for the report to make sense of it at all.
+REQUIRED = ("status", "group", "model", "variant", "resolution")
+
+# The measurement groups, in report order; the first four are complexity, accuracy trains.
+GROUPS = ("params", "flops", "memory", "throughput", "accuracy")
+COMPLEXITY_GROUPS = GROUPS[:4]
+
+# The paper's path, in order (PVTv2 Table 6).
+PATH_LABELS = {0: "PVTv1", 1: "+ OPE", 2: "++ CFFN", 3: "+++ LSRA"}
+
+# The factorial toggles (PVTv1 value, PVTv2 value, improvement name) live in pvtlab.toggles.
+TOGGLES = _TOGGLES
+
+
+def group_columns(group: str) -> tuple[str, ...]:
+    """The measurement columns ``group`` fills, in schema order."""
+    if group not in GROUPS:
+        raise ValueError(f"group {group!r} is not allowed; choose from {list(GROUPS)}")
+    return tuple(name for name, column in MEASUREMENTS.items() if group in column.groups)
+
+
+def unit(name: str) -> str:
+    """The unit of a column, or "" when it is unitless or not a known column."""
+    column = COLUMNS.get(name)
+    return column.unit if column else ""
