@@ -47,7 +47,7 @@ def default_workers(device: str) -> int:
 
 def build_parser(probe: bool = False) -> argparse.ArgumentParser:
     parser = (_Probe if probe else _Parser)(
-        prog=PROG, add_help=not probe,
+        prog=PROG, add_help=not probe, allow_abbrev=False,
         description="Run an ablation grid of PVT variants (FLOPs, memory, throughput, accuracy) or write the "
                     "report of one that ran.")
     what = parser.add_mutually_exclusive_group(required=not probe)

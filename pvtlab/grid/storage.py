@@ -117,7 +117,7 @@ def open_storage(spec: StorageSpec, *, grace_s: int = 60) -> BaseStorage:
                               grace_period=grace_s,
                               heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback())
     except ImportError as exc:
-        module = exc.name or str(exc)
+        module = _missing_module(exc)
         extra = DRIVER_EXTRAS.get(module.split(".")[0])
         fix = f'pip install -e ".[{extra}]"' if extra else f"pip install {module}"
         raise UserInputError(f"--storage={shown!r} needs the database driver '{module}', which is not installed; "
@@ -126,6 +126,16 @@ def open_storage(spec: StorageSpec, *, grace_s: int = 60) -> BaseStorage:
         if not is_operational(exc):
             raise
         raise UserInputError(f"cannot open --storage={shown!r}: {_first_line(exc, spec.target)}") from None
+
+
+def _missing_module(exc: ImportError) -> str:
+    """The module that failed to import (Optuna wraps the driver's ImportError in its own)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ImportError) and seen.name:
+            return seen.name
+        seen = seen.__cause__ or seen.__context__
+    return str(exc)
 
 
 def heartbeat_s(grace_s: int) -> int:
