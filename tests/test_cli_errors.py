@@ -75,8 +75,10 @@ BAD_FLAGS = {
     "zero workers": (["--workers", "0"], "--workers=0"),
     "bad device": (["--device", "tpu"], "--device='tpu'"),
     "bad storage": (["--storage", "redis://localhost/0"], "--storage='redis://localhost/0'"),
-    "zero lease": (["--lease-s", "0"], "--lease-s=0"),
+    "zero grace": (["--grace-s", "0"], "--grace-s=0"),
     "unknown flag": (["--speed", "fast"], "unrecognized arguments: --speed fast"),
+    "mistyped flag": (["--storag", "x.journal"], "unrecognized arguments: --storag x.journal; did you mean --storage?"),
+    "not a database url": (["--storage", "postgresql://u:secret@h:abc/db"], "not a valid database URL"),
     "not a number": (["--workers", "two"], "invalid int value: 'two'"),
     "worker with workers": (["--worker", "--workers", "2"], "--workers=2 is not allowed with --worker"),
     "missing spec file": (["--grid", "nowhere.yaml"], "cannot read spec 'nowhere.yaml'"),
@@ -91,13 +93,42 @@ def test_bad_flag_exits_2_with_one_line_and_touches_nothing(case, existing, caps
     code = main([*argv, "--results-dir", str(existing / "results")])
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
-    assert err.count("\n") == 1 and needle in err
+    assert err.count("\n") == 1 and needle in err and "secret" not in err
     assert snapshot(existing) == before
 
 
 def test_report_of_a_missing_folder_is_a_user_error(tmp_path, capsys):
     assert main(["--report", str(tmp_path / "nope")]) == 2
-    assert capsys.readouterr().err.count("\n") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not found" in err and "not allowed" not in err
+
+
+def test_a_mistyped_flag_is_named_even_without_grid(capsys):
+    assert main(["--grd", "spec.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unrecognized arguments: --grd spec.yaml; did you mean --grid?" in err
+
+
+def test_a_missing_database_driver_is_named_with_the_extra(existing, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg fails as on an install without the extra
+    url = "postgresql://u:secret@127.0.0.1:1/db"
+    assert main(["--grid", str(existing / "good.yaml"), "--storage", url, "--results-dir",
+                 str(existing / "results")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'psycopg'" in err and 'pip install -e ".[postgres]"' in err
+    assert "secret" not in err
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_without_the_password(existing, capsys):
+    pytest.importorskip("psycopg", reason="the postgres extra is not installed")
+    before = snapshot(existing)
+    url = "postgresql://u:secret@127.0.0.1:1/db"  # port 1: nothing listens
+    assert main(["--grid", str(existing / "good.yaml"), "--storage", url, "--results-dir",
+                 str(existing / "results")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot open --storage='postgresql://u:***@127.0.0.1:1/db'" in err
+    assert "secret" not in err
+    assert snapshot(existing) == before
 
 
 @pytest.mark.parametrize("argv, needle", [
@@ -121,17 +152,30 @@ def test_real_process_exit_code_and_no_traceback(argv, needle, existing, tmp_pat
     assert snapshot(existing) == before
 
 
-def test_dry_run_lists_cells_and_runs_nothing(existing, tmp_path, capsys):
-    bigger = _spec(tmp_path, _with(resolutions=[64, 96]))
+def test_dry_run_summarizes_per_group_lists_with_verbose_and_runs_nothing(existing, tmp_path, capsys):
+    bigger = _spec(tmp_path, _with(resolutions=[64, 96], variants={"again": {"attention": "sra"}}))
     before = snapshot(existing)
     assert main(["--grid", str(bigger), "--dry-run", "--results-dir", str(existing / "results")]) == 0
     out = capsys.readouterr().out
     cells = expand(read_spec(bigger), "cpu").cells
-    listed = [line for line in out.splitlines() if line.startswith(("ok ", "to run "))]
-    assert len(listed) == len(cells) == 4
-    assert sum(line.startswith("ok ") for line in listed) == 2  # the 64 px cells ran before
+    assert len(cells) == 4  # 'again' is the sra combination: an alias, not a cell
+    lines = out.splitlines()
+    assert lines[0].split() == ["group", "cells", "to", "run", "done", "failed", "estimated"]
+    assert lines[1].split()[:5] == ["params", "4", "2", "2", "0"]  # the 64 px cells ran before
     assert "4 cells: 2 to run, 2 done" in out and "estimated" in out
+    assert not [line for line in lines if line.startswith(("ok ", "to run "))]  # no cell list without --verbose
     assert snapshot(existing) == before
+    assert main(["--grid", str(bigger), "--dry-run", "--verbose", "--results-dir", str(existing / "results")]) == 0
+    out = capsys.readouterr().out
+    table = [line for line in out.splitlines() if line.startswith(("status ", "ok ", "to run "))]
+    assert len(table) == 1 + len(cells)
+    assert len({line.index(" px") if " px" in line else line.rindex("s") for line in table[:1]}) == 1
+    ends = {len(line) for line in table}  # right-aligned last column: every line ends at the same place
+    assert len(ends) == 1, table
+    assert any("pvt_v2_b0:sra; pvt_v2_b0:again" in line for line in table)
+    smaller = _spec(tmp_path, _with(resolutions=[96]))
+    assert main(["--grid", str(smaller), "--dry-run", "--results-dir", str(existing / "results")]) == 0
+    assert "2 row(s) of" in capsys.readouterr().out  # the 64 px rows would go stale
     fresh = tmp_path / "fresh"
     assert main(["--grid", str(bigger), "--dry-run", "--results-dir", str(fresh)]) == 0
     assert not fresh.exists()

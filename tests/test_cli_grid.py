@@ -6,6 +6,7 @@ counts given a 10 ms time limit, which the measurement's child process cannot me
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 import yaml
 
 from pvtlab.grid.cells import expand
-from pvtlab.grid.dispatch import Queue
+from pvtlab.grid.queue import Queue
 from pvtlab.grid.results import ResultsFile
 from pvtlab.grid.spec import read_spec
 from pvtlab.grid.storage import open_storage, parse_storage
@@ -48,7 +49,7 @@ def grid_ids(spec: Path) -> set[str]:
 
 def queue_of(results: Path, name: str, storage: str | None = None) -> Queue:
     where = parse_storage(storage, results / name)
-    return Queue(open_storage(where), name, lock=where.lock, lease_s=60, owner="test", create=False)
+    return Queue(open_storage(where), where, name, create=False)
 
 
 def finished_trials_per_cell(queue: Queue) -> Counter:
@@ -56,7 +57,7 @@ def finished_trials_per_cell(queue: Queue) -> Counter:
     return Counter(t.user_attrs["cell_id"] for t in finished)
 
 
-# The queue itself is tested with 2 and 4 competing processes on both storages in test_grid_dispatch.py;
+# The queue itself is tested with 2 and 4 competing processes on both storages in test_grid_queue.py;
 # end to end, each storage runs once, with 2 and with 4 workers.
 @pytest.mark.parametrize("kind, workers", [("journal", 2), ("sqlite", 4)])
 def test_every_cell_runs_exactly_once_and_failures_are_recorded(kind, workers, tmp_path):
@@ -77,6 +78,7 @@ def test_every_cell_runs_exactly_once_and_failures_are_recorded(kind, workers, t
     queue = queue_of(tmp_path / "results", "cheap", storage[1] if storage else None)
     assert set(finished_trials_per_cell(queue).values()) == {1}
     assert "12 cells" in proc.stderr and "8 ok, 4 failed" in proc.stderr
+    assert "ETA" in proc.stderr.split("grid: 0/12 cells")[1].splitlines()[0]  # a log, not a TTY, still has an ETA
 
 
 def test_kill_9_a_worker_mid_cell_then_resume(tmp_path):
@@ -84,8 +86,7 @@ def test_kill_9_a_worker_mid_cell_then_resume(tmp_path):
     spec = write_spec(tmp_path, name="kill", measure=["params", "throughput"],
                       resolutions={"params": [64, 96], "throughput": [64]}, only={"throughput": ["non_overlap/sra"]},
                       measure_options={"throughput": slow})
-    args = ["--grid", str(spec), "--results-dir", str(tmp_path / "results"), "--workers", "2", "--lease-s", "2",
-            "--no-report"]
+    args = ["--grid", str(spec), "--results-dir", str(tmp_path / "results"), "--workers", "2", "--no-report"]
     main = subprocess.Popen([sys.executable, str(ROOT / "run_ablation.py"), *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -108,14 +109,15 @@ def test_kill_9_a_worker_mid_cell_then_resume(tmp_path):
     assert all(rows[cid] == row for cid, row in rows_at_kill.items())  # no row written before the kill changed
     queue = queue_of(tmp_path / "results", "kill")
     assert set(finished_trials_per_cell(queue).values()) == {1}
-    expired = [t for t in queue.trials() if t.user_attrs.get("outcome") == "lease_expired"]
-    assert len(expired) == 1 and expired[0].user_attrs["lease_owner"].endswith(f":{victim}")
+    dead = [t for t in queue.trials() if t.state.name == "FAIL" and "outcome" not in t.user_attrs]
+    assert len(dead) == 1 and dead[0].user_attrs["worker"].endswith(f":{victim}")  # requeued by the parent
     timed = [row for row in rows.values() if row["group"] == "throughput"]
     assert len(timed) == 1 and not timed[0]["worker"].endswith(f":{victim}")
+    assert timed[0]["timed_alone"] == "true" and timed[0]["concurrent_cells"] == "0"
 
 
 def _owner_of_running(results: Path, name: str, group: str, timeout: float = 120) -> int:
-    """The pid of the worker holding a running cell of ``group`` (from its lease in the storage)."""
+    """The pid of the worker holding a running cell of ``group`` (from its trial in the storage)."""
     journal = results / name / "optuna.journal"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -126,8 +128,8 @@ def _owner_of_running(results: Path, name: str, group: str, timeout: float = 120
                 queue = None
             for trial in queue.trials() if queue else []:
                 cell = trial.user_attrs.get("cell", "")
-                if trial.state.name == "RUNNING" and f'"group":"{group}"' in cell and "lease_owner" in trial.user_attrs:
-                    return int(trial.user_attrs["lease_owner"].rsplit(":", 1)[1])
+                if trial.state.name == "RUNNING" and f'"group":"{group}"' in cell and "worker" in trial.user_attrs:
+                    return int(trial.user_attrs["worker"].rsplit(":", 1)[1])
         time.sleep(0.2)
     raise AssertionError(f"no {group} cell started within {timeout} s")
 
@@ -140,8 +142,10 @@ def test_resume_skips_failures_until_retry_failed_and_a_changed_spec_marks_old_r
     assert run_cli(*args).returncode == 0
     csv_path = results / "grow" / "cells.csv"
     before = csv_path.read_bytes()
+    last_run = json.loads((results / "grow" / "grid.json").read_text())["last_run"]
     plain = run_cli(*args)  # resume: nothing left, the failed FLOP cells are not retried
     assert plain.returncode == 0 and "0 to run" in plain.stderr and csv_path.read_bytes() == before
+    assert json.loads((results / "grow" / "grid.json").read_text())["last_run"] == last_run  # the real run's time
     retried = run_cli(*args, "--retry-failed")
     assert retried.returncode == 0 and "2 to run" in retried.stderr
     rows = ResultsFile(results / "grow").by_id()
@@ -165,9 +169,8 @@ def test_resume_skips_failures_until_retry_failed_and_a_changed_spec_marks_old_r
 
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     slow = {"batch_size": 1, "time_budget_s": 2.0, "warmup": 0, "repeats": 100000}
-    spec = write_spec(tmp_path, name="stop", measure=["params", "throughput"],
-                      resolutions={"params": [64], "throughput": [64]}, only={"throughput": ["non_overlap/sra"]},
-                      measure_options={"throughput": slow})
+    spec = write_spec(tmp_path, name="stop", measure=["throughput"], resolutions=[64],
+                      only={"throughput": ["non_overlap/sra"]}, measure_options={"throughput": slow})
     args = ["--grid", str(spec), "--results-dir", str(tmp_path / "results"), "--workers", "2", "--no-report"]
     main = subprocess.Popen([sys.executable, str(ROOT / "run_ablation.py"), *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -180,11 +183,15 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
             main.kill()
     assert main.returncode == 130
     assert f"Resume with: python run_ablation.py {' '.join(args)}" in err and "Traceback" not in err
+    # nothing had finished: no cells.csv exists, and none is named
+    assert "0 of 1 cells finished." in err and "cells.csv" not in err
+    assert not (tmp_path / "results" / "stop" / "cells.csv").exists()
     with pytest.raises(ProcessLookupError):
         os.kill(worker, 0)  # the workers stopped with the main process
     queue = queue_of(tmp_path / "results", "stop")
     assert "interrupted" in {t.user_attrs.get("outcome") for t in queue.trials()}
     assert not [t for t in queue.trials() if t.state.name == "RUNNING"]
+    assert set(queue.states().values()) == {"waiting"}  # back in the queue at once
     resumed = run_cli(*[a for a in args if a not in ("--workers", "2")])
     assert resumed.returncode == 0, resumed.stderr
     rows = ResultsFile(tmp_path / "results" / "stop").read()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,57 @@ def test_every_shipped_spec_is_valid_and_documents_its_command(spec_file):
         return  # needs a local data set; its keys were checked above
     assert expand(spec, "cpu", data).cells
     assert yaml.safe_load(spec_file.read_text())["name"] == spec.name
+
+
+def test_spelling_a_default_out_keeps_the_ids():
+    from pvtlab.measure import measure
+
+    warmup = measure.__kwdefaults__["warmup"]
+    raw = dict(models=["pvt_v2_b0"], measure=["params", "throughput"], resolutions=[64])
+    plain = expand(spec_of(**raw), "cpu")
+    spelled = expand(spec_of(**raw, measure_options={"throughput": {"warmup": warmup, "batch_size": None}}), "cpu")
+    assert [c.cell_id for c in plain.cells] == [c.cell_id for c in spelled.cells]
+    timed = [c for c in plain.cells if c.group == "throughput"][0]
+    assert timed.settings["warmup"] == warmup and timed.settings["batch_size"] == 8  # resolved, batch of the CPU
+    assert [c for c in expand(spec_of(**raw), "cuda").cells if c.timed][0].settings["batch_size"] == 64
+
+
+def test_changing_a_default_in_code_changes_the_id(monkeypatch):
+    from pvtlab.measure import measure
+
+    raw = dict(models=["pvt_v2_b0"], measure=["params", "throughput"], resolutions=[64],
+               accuracy={"data": {"name": "synthetic"}, "seeds": [0]})
+    before = {c.group: c.cell_id for c in expand(spec_of(**raw), "cpu", {"name": "synthetic"}).cells}
+    monkeypatch.setitem(measure.__kwdefaults__, "warmup", measure.__kwdefaults__["warmup"] + 1)
+    import pvtlab.train
+
+    monkeypatch.setattr(pvtlab.train, "DEFAULT_EPOCHS", pvtlab.train.DEFAULT_EPOCHS + 1)
+    after = {c.group: c.cell_id for c in expand(spec_of(**raw), "cpu", {"name": "synthetic"}).cells}
+    assert after["params"] == before["params"]  # counts take no timing option
+    assert after["throughput"] != before["throughput"] and after["accuracy"] != before["accuracy"]
+
+
+def test_options_that_do_not_shape_a_result_stay_out_of_the_id():
+    raw = dict(models=["pvt_v2_b0"], measure=["params", "flops", "memory"], resolutions=[64])
+    plain = expand(spec_of(**raw), "cpu")
+    other = expand(spec_of(**raw, measure_options={"flops": {"timeout_s": 5, "batch_size": 3},
+                                                   "memory": {"timeout_s": 9}}), "cpu")
+    assert [c.cell_id for c in plain.cells] == [c.cell_id for c in other.cells]
+    acc = dict(models=["pvt_v2_b0"], accuracy={"data": {"name": "synthetic"}, "seeds": [0]})
+    a = expand(spec_of(**acc), "cpu", {"name": "synthetic"})
+    b = expand(spec_of(**{**acc, "accuracy": {**acc["accuracy"], "checkpoint_every_s": 30, "recipe": "quick",
+                                              "nproc_per_node": 1}}), "cpu", {"name": "synthetic"})
+    assert [c.cell_id for c in a.cells] == [c.cell_id for c in b.cells]
+    assert b.cells[0].passed == {"checkpoint_every_s": 30.0} and "checkpoint_every_s" not in b.cells[0].settings
+    paper = expand(spec_of(**{**acc, "accuracy": {**acc["accuracy"], "recipe": "paper"}}), "cpu", {"name": "synthetic"})
+    assert paper.cells[0].cell_id != a.cells[0].cell_id
+
+
+def test_accuracy_defaults_to_three_seeds_and_checks_its_new_keys():
+    spec = spec_of(models=["pvt_v2_b0"], accuracy={"data": {"name": "synthetic"}})
+    assert spec.accuracy.seeds == (0, 1, 2)
+    for key, value, needle in [("recipe", "slow", "accuracy.recipe='slow'"),
+                               ("nproc_per_node", 0, "accuracy.nproc_per_node=0"),
+                               ("checkpoint_every_s", -1, "accuracy.checkpoint_every_s=-1")]:
+        with pytest.raises(UserInputError, match=re.escape(needle)):
+            spec_of(models=["pvt_v2_b0"], accuracy={"data": {"name": "synthetic"}, key: value})

@@ -1,9 +1,16 @@
 """Cells: the unit of work of a grid, each with a stable id.
 
-A cell is (resolved config, measurement group, resolution, seed, measurement settings, data spec); its id
-is a hash of exactly that, so the same measurement asked for twice (the paper's PVTv1-Small step is also
-a factorial combination) runs once and carries both names, and a renamed variant keeps its results.
-The model/variant names are labels, not identity.
+A cell is (resolved config, measurement group, resolution, seed, resolved settings, data spec); its id is
+a hash of exactly that, so the same measurement asked for twice (the paper's PVTv1-Small step is also a
+factorial combination) runs once and carries both names, and a renamed variant keeps its results. The
+model/variant names are labels, not identity.
+
+Settings are *resolved* before hashing: every keyword argument of the function the cell is passed to
+(``pvtlab.measure.measure`` or ``pvtlab.train.run_accuracy``) with its default read from that function's
+signature (batch_size None -> ``pvtlab.measure.DEFAULT_BATCH`` of the device, no budget ->
+``pvtlab.train.DEFAULT_EPOCHS``). Spelling a default out therefore leaves the id alone, and changing a
+default in code gives new ids, so old rows go stale instead of passing as measured with the new setting.
+Arguments that do not shape a result (threads, progress, timeouts, checkpointing) are left out.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,6 +29,16 @@ from .variants import Entry, position_of, resolve_entries
 
 # Groups whose result depends on the device they run on; params and FLOPs do not.
 DEVICE_GROUPS = ("memory", "throughput", "accuracy")
+# Groups timed on the machine: they run alone on it (see hostlock.py) and take the measurement settings.
+TIMED_GROUPS = ("memory", "throughput")
+
+# Arguments the grid sets itself (per cell) and arguments that do not change a result: neither is an option a
+# spec sets in measure_options/accuracy.options, nor part of a cell id.
+_MEASURE_OWN = ("group", "config", "resolution", "device", "threads")
+_ACCURACY_OWN = ("config", "data", "image_size", "seed", "threads", "progress", "device", "checkpoint_path")
+NOT_IN_ID = ("timeout_s", "checkpoint_every_s")
+# run_accuracy arguments the spec sets with its own accuracy keys (not in accuracy.options).
+ACCURACY_KEYS_PASSED = ("epochs", "steps", "recipe", "nproc_per_node", "checkpoint_every_s")
 
 
 @dataclass(frozen=True)
@@ -35,11 +53,12 @@ class Cell:
     config: dict[str, Any]
     resolution: int
     seed: int | None
-    settings: dict[str, Any]
+    settings: dict[str, Any]  # resolved: what the id hashes
     data: dict[str, Any] | None
     path_step: int | None
     in_factorial: bool
     aliases: tuple[str, ...] = ()
+    passed: dict[str, Any] | None = None  # arguments that reach the function but not the id (timeout_s, ...)
 
     def identity(self) -> dict[str, Any]:
         return cell_identity(self.config, self.group, self.resolution, self.seed, self.settings, self.data)
@@ -55,6 +74,11 @@ class Cell:
 
     def pvt_config(self) -> PVTConfig:
         return PVTConfig(**self.config)
+
+    @property
+    def timed(self) -> bool:
+        """Timed on this machine, so it runs alone on it."""
+        return self.group in TIMED_GROUPS
 
     @property
     def label(self) -> str:
@@ -99,31 +123,84 @@ def expand(spec: Spec, device: str, data: dict[str, Any] | None = None) -> Grid:
     _check_options(spec)
     cells: dict[str, Cell] = {}
     for group in spec.measure:
-        settings = {**({"device": device} if group in DEVICE_GROUPS else {}),
-                    **spec.measure_options.get(group, {})}
+        options = spec.measure_options.get(group, {})
+        settings = measure_settings(group, device, options)
         for entry in selected.get(group, entries):
             for size in spec.resolutions[group]:
                 _check_size(spec, f"resolutions.{group}", size, entry, entry.config)
-                _add(cells, entry, entry.model, entry.config, group, size, None, settings, None)
+                _add(cells, entry, entry.model, entry.config, group, size, None, settings, None, options)
     if spec.accuracy is not None:
         acc = spec.accuracy
         if acc.model not in list_models():
             raise bad(spec.where, "accuracy.model", acc.model, f"choose from {list_models()}")
-        settings = {"device": device, "epochs": acc.epochs, "steps": acc.steps, **acc.options}
+        settings = accuracy_settings(acc, device)
+        passed = {"checkpoint_every_s": acc.checkpoint_every_s} if acc.checkpoint_every_s is not None else {}
         for entry in selected.get("accuracy", entries):
             config = accuracy_config(entry, acc.model, acc.image_size)
             _check_size(spec, "accuracy.image_size", acc.image_size, entry, config)
             for seed in acc.seeds:
                 _add(cells, entry, acc.model, config, "accuracy", acc.image_size, seed, settings,
-                     data if data is not None else acc.data)
+                     data if data is not None else acc.data, passed)
     ids = sorted(cells)
     spec_hash = hashlib.sha256(",".join(ids).encode()).hexdigest()[:12]
     return Grid(spec=spec, device=device, cells=tuple(cells.values()), spec_hash=spec_hash)
 
 
-# Arguments the grid sets itself; the rest of each function's keyword arguments a spec may set.
-_MEASURE_OWN = ("group", "config", "resolution", "device", "threads")
-_ACCURACY_OWN = ("config", "data", "image_size", "epochs", "steps", "seed", "threads", "progress", "device")
+def _defaults(function: Callable[..., Any], own: tuple[str, ...]) -> dict[str, Any]:
+    """The keyword arguments of ``function`` a spec may set, with their defaults (its signature is their home)."""
+    return {name: p.default for name, p in inspect.signature(function).parameters.items()
+            if name not in own and p.default is not inspect.Parameter.empty}
+
+
+def measure_settings(group: str, device: str, options: dict[str, Any]) -> dict[str, Any]:
+    """What shapes a measurement of ``group``: device and every timing option with defaults filled in.
+
+    Parameter and FLOP counts depend on none of them, so their settings are empty whatever a spec says
+    (the options still reach ``measure``; see ``call_options``)."""
+    if group not in TIMED_GROUPS:
+        return {}
+    from pvtlab.measure import measure
+
+    resolved = {**_defaults(measure, _MEASURE_OWN), **options}
+    if resolved.get("batch_size") is None:
+        resolved["batch_size"] = default_batch(device)
+    return {"device": device, **{k: v for k, v in resolved.items() if k not in NOT_IN_ID}}
+
+
+def default_batch(device: str) -> int:
+    """``pvtlab.measure``'s batch when none is given, for ``device``."""
+    import torch
+
+    import pvtlab.measure as measure_pkg
+
+    table = getattr(measure_pkg, "DEFAULT_BATCH", None)
+    if table is None:  # older layout: the table lives beside measure() only
+        from pvtlab.measure.record import DEFAULT_BATCH as table
+    return int(table[torch.device(device).type])
+
+
+# run_accuracy arguments the spec's accuracy section names, with the value a spec that omits them means, used
+# only while run_accuracy's signature does not carry the argument yet (then its signature's default rules).
+_ACCURACY_FALLBACKS: dict[str, Any] = {"recipe": "quick", "nproc_per_node": 1, "checkpoint_every_s": 600.0}
+
+
+def accuracy_defaults() -> dict[str, Any]:
+    """run_accuracy's keyword defaults (the fallbacks above for arguments it does not take yet)."""
+    from pvtlab.train import run_accuracy
+
+    return {**_ACCURACY_FALLBACKS, **_defaults(run_accuracy, _ACCURACY_OWN)}
+
+
+def accuracy_settings(acc: Any, device: str) -> dict[str, Any]:
+    """What shapes an accuracy cell: device, the budget and every training option with defaults filled in."""
+    from pvtlab.train import DEFAULT_EPOCHS
+
+    given = {"epochs": acc.epochs, "steps": acc.steps, "recipe": acc.recipe, "nproc_per_node": acc.nproc_per_node,
+             **acc.options}
+    resolved = {**accuracy_defaults(), **{k: v for k, v in given.items() if v is not None}}
+    if resolved.get("epochs") is None and resolved.get("steps") is None:
+        resolved["epochs"] = DEFAULT_EPOCHS
+    return {"device": device, **{k: v for k, v in resolved.items() if k not in NOT_IN_ID}}
 
 
 def _check_options(spec: Spec) -> None:
@@ -133,7 +210,8 @@ def _check_options(spec: Spec) -> None:
 
     checks = [(f"measure_options.{g}", opts, measure, _MEASURE_OWN) for g, opts in spec.measure_options.items()]
     if spec.accuracy is not None:
-        checks.append(("accuracy.options", spec.accuracy.options, run_accuracy, _ACCURACY_OWN))
+        checks.append(("accuracy.options", spec.accuracy.options, run_accuracy,
+                       _ACCURACY_OWN + ACCURACY_KEYS_PASSED))
     for key, options, function, own in checks:
         allowed = [name for name in inspect.signature(function).parameters if name not in own]
         for name in options:
@@ -162,7 +240,8 @@ def _check_size(spec: Spec, key: str, size: int, entry: Entry, config: PVTConfig
 
 
 def _add(cells: dict[str, Cell], entry: Entry, model: str, config: PVTConfig, group: str, size: int,
-         seed: int | None, settings: dict[str, Any], data: dict[str, Any] | None) -> None:
+         seed: int | None, settings: dict[str, Any], data: dict[str, Any] | None,
+         passed: dict[str, Any]) -> None:
     """Add a cell, or when the same measurement is already there, record this entry as another name of it."""
     config_dict = config.to_dict()
     cid = cell_id_of(cell_identity(config_dict, group, size, seed, settings, data))
@@ -171,7 +250,7 @@ def _add(cells: dict[str, Cell], entry: Entry, model: str, config: PVTConfig, gr
     if old is None:
         cells[cid] = Cell(cell_id=cid, group=group, model=model, variant=entry.variant, base_model=entry.model,
                           config=config_dict, resolution=size, seed=seed, settings=dict(settings), data=data,
-                          path_step=entry.path_step, in_factorial=entry.in_factorial)
+                          path_step=entry.path_step, in_factorial=entry.in_factorial, passed=dict(passed))
         return
     if label == f"{old.base_model}:{old.variant}" or label in old.aliases:
         return

@@ -7,6 +7,7 @@ no traceback and nothing written; bugs still raise with a traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -23,6 +24,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"{PROG}: error: {message} (see --help)\n")
 
 
+class _Probe(argparse.ArgumentParser):
+    """The same flags, parsed quietly: only to find flags nobody defines."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ValueError(message)
+
+
 def default_spec() -> Path:
     """ablations/default.yaml of the working directory, else of the checkout pvtlab is imported from."""
     if DEFAULT_SPEC.exists():
@@ -37,10 +45,12 @@ def default_workers(device: str) -> int:
     return 1 if device == "cuda" else min(2, available_cpus())
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Run an ablation grid of PVT variants (FLOPs, memory, throughput, "
-                                            "accuracy) or write the report of one that ran.")
-    what = parser.add_mutually_exclusive_group(required=True)
+def build_parser(probe: bool = False) -> argparse.ArgumentParser:
+    parser = (_Probe if probe else _Parser)(
+        prog=PROG, add_help=not probe, allow_abbrev=False,
+        description="Run an ablation grid of PVT variants (FLOPs, memory, throughput, accuracy) or write the "
+                    "report of one that ran.")
+    what = parser.add_mutually_exclusive_group(required=not probe)
     what.add_argument("--grid", nargs="?", const="", metavar="SPEC",
                       help="run the grid spec SPEC (a YAML file; default ablations/default.yaml)")
     what.add_argument("--report", metavar="PATH", help="(re)write the report of results folder PATH and exit")
@@ -59,23 +69,41 @@ def build_parser() -> argparse.ArgumentParser:
                              "--storage)")
     parser.add_argument("--retry-failed", action="store_true", help="run failed cells again")
     parser.add_argument("--dry-run", action="store_true",
-                        help="list the cells and an estimated cost; run and write nothing")
+                        help="per group: cells, how many to run, estimated time; run and write nothing")
+    parser.add_argument("--verbose", action="store_true", help="with --dry-run: list every cell")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    parser.add_argument("--lease-s", type=float, default=60.0, metavar="S",
-                        help="a worker's lease on its cell; a cell whose worker stopped renewing it for S seconds "
-                             "(the worker died) runs again elsewhere (default 60)")
+    parser.add_argument("--grace-s", type=int, default=60, metavar="S",
+                        help="sqlite/postgresql storage: a running cell whose worker sent no heartbeat for S "
+                             "seconds (by the database's clock; the worker died) runs again elsewhere (default 60). "
+                             "The journal file needs none: a dead local worker's cell is re-queued at once")
     parser.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     parser.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--workers-in-run", type=int, help=argparse.SUPPRESS)
     return parser
 
 
+def _unknown_flags(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Name a mistyped flag (and the flag meant) before argparse complains about a missing --grid/--report."""
+    try:
+        _, unknown = build_parser(probe=True).parse_known_args(argv)
+    except ValueError:
+        return  # another error; parse_args says it
+    flags = [arg for arg in unknown if arg.startswith("-") and arg not in ("-h", "--help")]
+    if not flags:
+        return
+    known = [option for action in parser._actions for option in action.option_strings
+             if action.help != argparse.SUPPRESS]
+    close = difflib.get_close_matches(flags[0].split("=", 1)[0], known, n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    parser.error(f"unrecognized arguments: {' '.join(a for a in unknown if a not in ('-h', '--help'))}{hint}")
+
+
 def _check_flags(args: argparse.Namespace) -> None:
     for flag, value in (("--workers", args.workers), ("--threads", args.threads)):
         if value is not None and value < 1:
             raise UserInputError(f"{flag}={value} is not allowed; give an integer >= 1")
-    if args.lease_s <= 0:
-        raise UserInputError(f"--lease-s={args.lease_s:g} is not allowed; give a number of seconds > 0")
+    if args.grace_s < 2:
+        raise UserInputError(f"--grace-s={args.grace_s} is not allowed; give whole seconds >= 2")
     if args.report is not None:
         used = [flag for flag, on in (("--worker", args.worker), ("--dry-run", args.dry_run),
                                       ("--retry-failed", args.retry_failed), ("--workers", args.workers is not None),
@@ -91,8 +119,11 @@ def _check_flags(args: argparse.Namespace) -> None:
 
 def report_only(path: str) -> int:
     folder = Path(path)
+    if not folder.exists():
+        raise UserInputError(f"--report: results folder '{path}' not found; give the folder of a grid that ran, "
+                             f"such as results/default")
     if not folder.is_dir():
-        raise UserInputError(f"--report={path!r} is not allowed; give a results folder such as results/default")
+        raise UserInputError(f"--report: '{path}' is a file, not a results folder; give one such as results/default")
     from pvtlab.report import write_report
 
     print(f"report: {write_report(folder)}")
@@ -102,8 +133,10 @@ def report_only(path: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(argv)
+        _unknown_flags(parser, argv)
+        args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
@@ -111,13 +144,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.report is not None:
             return report_only(args.report)
         from .plan import Options
-        from .runner import run
+        from .run import run
 
         opts = Options(spec_path=Path(args.grid) if args.grid else default_spec(),
                        results_root=Path(args.results_dir), storage=args.storage,
                        workers=args.workers or default_workers(args.device),
                        threads=args.threads, worker=args.worker, retry_failed=args.retry_failed,
-                       dry_run=args.dry_run, device=args.device, lease_s=args.lease_s, report=not args.no_report,
+                       dry_run=args.dry_run, device=args.device, grace_s=args.grace_s, report=not args.no_report,
+                       verbose=args.verbose,
                        parent_pid=args.parent_pid, workers_in_run=args.workers_in_run, argv=tuple(argv))
         return run(opts)
     except UserInputError as exc:

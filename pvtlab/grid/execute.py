@@ -2,45 +2,57 @@
 
 A measurement that fails becomes a row with ``status=failed`` and the reason in ``error``; the grid
 goes on. ``pvtlab.measure.measure`` and ``pvtlab.train.run_accuracy`` already report their own failures
-that way; anything they raise anyway (a bug) is caught here and recorded the same way.
+that way; anything they raise anyway (a bug) is caught here and recorded the same way. A timed cell runs
+alone on the machine (hostlock.py) and its row says so (``timed_alone``, ``concurrent_cells``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
-import os
-import socket
 import time
+from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from .cells import Cell, canonical_json
+from pvtlab.layout import CHECKPOINTS_DIR
+
+from .cells import Cell, Grid, accuracy_defaults, canonical_json
+from .plan import Options, Plan
+from .hostlock import cell_slot
+from .queue import Claim, worker_name
 from .variants import position_of
-
-
-def worker_name() -> str:
-    """Host and process id: enough to find the process that ran a cell, on any machine."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
-def measure_cell(cell: Cell, *, device: str, threads: int) -> dict[str, Any]:
+def measure_cell(cell: Cell, *, device: str, threads: int, checkpoint: Path | None = None) -> dict[str, Any]:
     """The measurement's own result dict (its columns, status, error, provenance)."""
     config = cell.pvt_config()
+    given = {k: v for k, v in {**cell.settings, **(cell.passed or {})}.items() if k != "device"}
     if cell.group == "accuracy":
         from pvtlab.train import run_accuracy
 
-        options = {k: v for k, v in cell.settings.items() if k not in ("device", "epochs", "steps")}
-        return run_accuracy(config, cell.data, image_size=cell.resolution, epochs=cell.settings["epochs"],
-                            steps=cell.settings["steps"], seed=cell.seed, threads=threads, progress=False,
-                            device=device, **options)
+        if checkpoint is not None:
+            given["checkpoint_path"] = str(checkpoint)
+        return run_accuracy(config, cell.data, image_size=cell.resolution, seed=cell.seed, threads=threads,
+                            progress=False, device=device, **_accepted(run_accuracy, given))
     from pvtlab.measure import measure
 
-    options = {k: v for k, v in cell.settings.items() if k != "device"}
-    return measure(cell.group, config, cell.resolution, device=device, threads=threads, **options)
+    return measure(cell.group, config, cell.resolution, device=device, threads=threads, **given)
+
+
+def _accepted(function: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` less the arguments ``function`` does not take (yet) that cannot change its result: the
+    checkpoint settings, and values equal to what it does anyway (a run_accuracy without a ``recipe``
+    argument runs the quick recipe). Any other unknown argument is passed and fails the cell, visibly."""
+    params = inspect.signature(function).parameters
+    same = accuracy_defaults()
+    return {k: v for k, v in given.items()
+            if k in params or (k not in ("checkpoint_path", "checkpoint_every_s") and v != same.get(k, object()))}
 
 
 def labels(cell: Cell) -> dict[str, Any]:
@@ -63,15 +75,18 @@ def identity(cell: Cell, *, study: str, spec_hash: str) -> dict[str, Any]:
 
 
 def run_cell(cell: Cell, *, study: str, spec_hash: str, device: str, threads: int,
-             workers: int | None) -> dict[str, Any]:
+             workers: int | None, checkpoint: Path | None = None) -> dict[str, Any]:
     """Measure ``cell`` and return its full row; never raises for a failed measurement."""
-    started = _now()
-    clock = time.perf_counter()
-    try:
-        result = dict(measure_cell(cell, device=device, threads=threads))
-    except Exception as exc:  # noqa: BLE001  (any failure of one cell is recorded, the grid goes on)
-        result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}".strip()}
-    wall = time.perf_counter() - clock
+    with cell_slot(study, timed=cell.timed) as seen:
+        started = _now()
+        clock = time.perf_counter()
+        try:
+            result = dict(measure_cell(cell, device=device, threads=threads, checkpoint=checkpoint))
+        except Exception as exc:  # noqa: BLE001  (any failure of one cell is recorded, the grid goes on)
+            result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}".strip()}
+        wall = time.perf_counter() - clock
+    if cell.timed:
+        result.update(timed_alone=seen.timed_alone, concurrent_cells=seen.concurrent_cells)
     result.setdefault("status", "ok" if not result.get("error") else "failed")
     if result["status"] != "ok" and not result.get("error"):
         result["error"] = "the measurement reported a failure without a reason"
@@ -98,3 +113,23 @@ def _one_line(error: Any) -> str | None:
     if not error:
         return None
     return " ".join(str(error).split())[:2000]
+
+
+def current_labels(grid: Grid) -> dict[str, dict[str, Any]]:
+    """Cell id -> the names this spec gives the cell (cells.csv shows the current names)."""
+    return {cell.cell_id: labels(cell) for cell in grid.cells}
+
+
+def cell_runner(the_plan: Plan, opts: Options, workers: int | None) -> Callable[[Claim], dict[str, Any]]:
+    """What a worker does with a claim: run the cell on this machine, checkpoints under results/<name>/."""
+    name, device, threads = the_plan.grid.spec.name, opts.device, the_plan.threads
+    checkpoints = the_plan.results_dir / CHECKPOINTS_DIR
+
+    def run_one(claim: Claim) -> dict[str, Any]:
+        checkpoint = checkpoints / f"{claim.cell.cell_id}.pt" if claim.cell.group == "accuracy" else None
+        if checkpoint is not None:
+            checkpoints.mkdir(parents=True, exist_ok=True)
+        return run_cell(claim.cell, study=name, spec_hash=claim.spec_hash, device=device, threads=threads,
+                        workers=workers, checkpoint=checkpoint)
+
+    return run_one

@@ -1,8 +1,10 @@
-"""The workers of one ``run_ablation.py --grid`` call on this machine, and stopping them on Ctrl-C.
+"""The workers of one ``run_ablation.py --grid`` call on this machine: start, supervise, stop on Ctrl-C.
 
 One worker runs the cells in this process (no second start-up; the progress bar on a side thread); more are
 child processes, each in its own session so that only this process sees Ctrl-C and then stops them in order:
-each gives its cell in flight back to the queue, and the command that resumes is printed.
+each gives its cell in flight back to the queue, and the command that resumes is printed. The parent also
+supervises: a child that dies (even by ``kill -9``) has its cell failed and enqueued again at once
+(``Queue.requeue_dead``), where the surviving workers pick it up.
 """
 
 from __future__ import annotations
@@ -10,84 +12,88 @@ from __future__ import annotations
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from .dispatch import Queue
-from .execute import run_cell, worker_name
+from pvtlab.layout import LOGS_DIR
+
+from .execute import cell_runner, current_labels
 from .plan import Options, Plan
-from .progress import Counts, Progress
+from .progress import Counts, Progress, counts
+from .queue import Queue
 from .results import ResultsFile
-from .status import counts, sync_rows
+from .storage import retrying
 from .worker import EXIT_INTERRUPTED, work
 
 STOP_GRACE_S = 30.0
 
 
-def run_spawned(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile, start: Counts,
+def run_spawned(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile, start: Counts, estimate_s: float,
                 err: TextIO) -> int:
     """Start the local workers and show progress until they exit; Ctrl-C stops them cleanly."""
-    logs = the_plan.results_dir / "logs"
+    logs = the_plan.results_dir / LOGS_DIR
     logs.mkdir(parents=True, exist_ok=True)
     procs = [_spawn(the_plan, opts, i, logs) for i in range(opts.workers)]
-    bar = Progress(len(the_plan.grid.cells), start, stream=err)
+    bar = Progress(len(the_plan.grid.cells), start, estimate_s=estimate_s, stream=err)
+    host = socket.gethostname()
     reported: set[int] = set()
     try:
         while True:
             time.sleep(opts.poll_s)
-            bar.update(counts(the_plan.grid, queue.states(), results.by_id()))
+            dead = set()
             for i, proc in enumerate(procs):
                 code = proc.poll()
-                if code not in (None, 0) and i not in reported:
-                    reported.add(i)
-                    print(f"\nworker {i} (pid {proc.pid}) exited with code {code}; its cell runs again once its "
-                          f"lease ({opts.lease_s:g} s) expires; log: {logs / f'worker-{i}.log'}", file=err, flush=True)
+                if code not in (None, 0):
+                    dead.add(f"{host}:{proc.pid}")
+                    if i not in reported:
+                        reported.add(i)
+                        print(f"\nworker {i} (pid {proc.pid}) exited with code {code}; its cell went back to the "
+                              f"queue; log: {logs / f'worker-{i}.log'}", file=err, flush=True)
+            if dead:
+                retrying(lambda: queue.requeue_dead(dead))
+            bar.update(counts(the_plan.grid, retrying(queue.states), results.by_id()))
             if all(proc.poll() is not None for proc in procs):
                 break
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         bar.close()
         return _interrupt(the_plan, opts, queue, results, procs, err)
-    bar.update(counts(the_plan.grid, queue.states(), results.by_id()))
+    bar.update(counts(the_plan.grid, retrying(queue.states), results.by_id()))
     bar.close()
     return 0
 
 
-def run_inline(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile, start: Counts,
+def run_inline(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile, start: Counts, estimate_s: float,
                err: TextIO) -> int:
     """One worker: run the cells in this process (no second start-up), the bar on a side thread."""
     import torch
 
     torch.set_num_threads(the_plan.threads)
-    logs = the_plan.results_dir / "logs"
+    logs = the_plan.results_dir / LOGS_DIR
     logs.mkdir(parents=True, exist_ok=True)
-    bar = Progress(len(the_plan.grid.cells), start, stream=err)
+    bar = Progress(len(the_plan.grid.cells), start, estimate_s=estimate_s, stream=err)
     stop = threading.Event()
 
     def watch() -> None:
         while not stop.wait(opts.poll_s):
             try:
                 bar.update(counts(the_plan.grid, queue.states(), results.by_id()))
-            except Exception:  # noqa: BLE001  (a busy storage only delays the bar)
+            except Exception:  # noqa: BLE001  (the bar only reads; the worker's own calls report real errors)
                 pass
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    name, threads = the_plan.grid.spec.name, the_plan.threads
-
-    def run_one(claim: Any) -> dict[str, Any]:
-        return run_cell(claim.cell, study=name, spec_hash=claim.spec_hash, device=opts.device,
-                        threads=threads, workers=1)
-
     with open(logs / "worker-0.log", "a") as log:
-        code = work(queue, results, run_one, poll_s=opts.poll_s, log=log)
+        code = work(queue, results, cell_runner(the_plan, opts, 1), current_labels(the_plan.grid),
+                    poll_s=opts.poll_s, log=log)
     stop.set()
     watcher.join()
-    bar.update(counts(the_plan.grid, queue.states(), results.by_id()))
+    bar.update(counts(the_plan.grid, retrying(queue.states), results.by_id()))
     bar.close()
     if code == EXIT_INTERRUPTED:
         _say_interrupted(the_plan, opts, queue, results, err)
@@ -98,7 +104,7 @@ def _spawn(the_plan: Plan, opts: Options, index: int, logs: Path) -> subprocess.
     """A worker process of this run, in its own session so that only this process sees Ctrl-C."""
     command = [sys.executable, "-m", "pvtlab.grid.cli", "--grid", str(opts.spec_path), "--worker",
                "--results-dir", str(opts.results_root), "--device", opts.device, "--threads", str(the_plan.threads),
-               "--lease-s", str(opts.lease_s), "--parent-pid", str(os.getpid()),
+               "--grace-s", str(opts.grace_s), "--parent-pid", str(os.getpid()),
                "--workers-in-run", str(opts.workers)]
     if opts.storage is not None:
         command += ["--storage", opts.storage]
@@ -124,15 +130,16 @@ def _interrupt(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    host = worker_name().rsplit(":", 1)[0]
-    queue.release_owned_by({f"{host}:{proc.pid}" for proc in procs})
+    host = socket.gethostname()
+    retrying(lambda: queue.requeue_dead({f"{host}:{proc.pid}" for proc in procs}))
     _say_interrupted(the_plan, opts, queue, results, err)
     return EXIT_INTERRUPTED
 
 
 def _say_interrupted(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile, err: TextIO) -> None:
-    sync_rows(queue, results)
-    now = counts(the_plan.grid, queue.states(), results.by_id())
+    results.follow(retrying(queue.rows), current_labels(the_plan.grid))
+    now = counts(the_plan.grid, retrying(queue.states), results.by_id())
     command = shlex.join(["python", "run_ablation.py", *opts.argv])
-    print(f"interrupted: {now.finished} of {len(the_plan.grid.cells)} cells finished and saved in "
-          f"{results.path}. Resume with: {command}", file=err, flush=True)
+    saved = f" and saved in {results.path}" if results.path.exists() else ""
+    print(f"interrupted: {now.finished} of {len(the_plan.grid.cells)} cells finished{saved}. "
+          f"Resume with: {command}", file=err, flush=True)

@@ -32,8 +32,9 @@ class Options:
     retry_failed: bool = False
     dry_run: bool = False
     device: str = "cpu"
-    lease_s: float = 60.0
+    grace_s: int = 60  # RDB storages: seconds without a heartbeat before a running cell counts as dead
     report: bool = True
+    verbose: bool = False
     poll_s: float = 1.0
     parent_pid: int | None = None
     workers_in_run: int | None = None

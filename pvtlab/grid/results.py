@@ -1,9 +1,9 @@
-"""``results/<name>/cells.csv``: one row per cell, written the moment the cell finishes.
+"""``results/<name>/cells.csv``: one row per cell, rebuilt from the storage the moment a cell finishes.
 
-Several worker processes write the same file, so every write takes a file lock, reads the current rows,
-replaces or appends the one row (keyed by ``cell_id``, so a cell re-run after a crash never appears twice)
-and swaps the whole file in with ``os.replace``: a reader or a kill at any instant sees the old file or the
-new one, never half of one.
+The storage holds the truth while a grid runs (queue.py); cells.csv follows it. Several worker processes
+write the same file, so every write takes a file lock, reads the current rows, replaces or appends rows
+(keyed by ``cell_id``, so a cell re-run after a crash never appears twice) and swaps the whole file in with
+``os.replace``: a reader or a kill at any instant sees the old file or the new one, never half of one.
 """
 
 from __future__ import annotations
@@ -17,24 +17,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .locking import file_lock
+from pvtlab.columns import COLUMNS as SCHEMA
+from pvtlab.layout import CELLS_FILE
 
-CELLS_FILE = "cells.csv"
+from .hostlock import file_lock
 
-# Column order of DESIGN.md, then the grid's own extra columns; unknown keys a measurement returns go last.
-IDENTITY = ("cell_id", "study", "spec_hash", "stale_spec", "status", "error", "group", "model", "variant",
-            "path_step", "patch_embed", "pos_embed", "ffn", "attention", "position", "resolution", "seed",
-            "config_json")
-GRID_EXTRA = ("base_model", "in_factorial", "aliases", "settings_json", "data_json", "workers")
-MEASUREMENTS = ("params_m", "trainable_params_m", "gmacs", "attn_gmacs", "gflops", "analytic_gmacs",
-                "flop_counter", "uncounted_ops", "peak_mem_mib", "peak_mem_over_idle_mib", "train_peak_mem_mib",
-                "train_peak_mem_over_idle_mib", "mem_method", "batch_size", "infer_img_per_s_median",
-                "infer_img_per_s_iqr", "infer_latency_ms_median", "train_img_per_s_median",
-                "train_img_per_s_iqr", "mfu_infer", "mfu_train", "top1_acc", "top5_acc", "val_loss",
-                "train_time_s", "images_seen", "epochs")
-PROVENANCE = ("torch_version", "timm_version", "fvcore_version", "device", "device_name", "cpu_model", "threads",
-              "dtype", "pvtlab_version", "git_commit", "worker", "started_at", "finished_at", "wall_s")
-COLUMNS = IDENTITY + GRID_EXTRA + MEASUREMENTS + PROVENANCE
+# The schema's column order (pvtlab.columns); keys a measurement returns beyond it go last.
+COLUMNS = tuple(SCHEMA)
 
 
 def format_value(value: Any) -> str:
@@ -48,6 +37,11 @@ def format_value(value: Any) -> str:
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(value, sort_keys=True, default=str)
     return str(value)
+
+
+def _filled(row: dict[str, str]) -> dict[str, str]:
+    """A row without its empty fields: a column the file has and a row lacks reads back as empty."""
+    return {key: value for key, value in row.items() if value != ""}
 
 
 class ResultsFile:
@@ -84,24 +78,34 @@ class ResultsFile:
                     current.append(row)
             self._write(current)
 
+    def follow(self, stored: dict[str, dict[str, Any]], current: dict[str, dict[str, Any]]) -> int:
+        """Rebuild the file from the storage: each stored row replaces the file's row of its cell (rows of cells
+        the storage does not hold stay), then the spec's labels apply (see ``refresh``). Written only when
+        something changed; returns how many rows are stale."""
+        with file_lock(self._lock):
+            before = self.read()
+            rows = [dict(row) for row in before]
+            index = {row["cell_id"]: i for i, row in enumerate(rows)}
+            for cid, row in stored.items():
+                text = {k: format_value(v) for k, v in row.items()}
+                if cid in index:
+                    rows[index[cid]] = text
+                else:
+                    index[cid] = len(rows)
+                    rows.append(text)
+            for row in rows:
+                fresh = {"stale_spec": row["cell_id"] not in current, **current.get(row["cell_id"], {})}
+                row.update({key: format_value(value) for key, value in fresh.items()})
+            if [_filled(row) for row in rows] != [_filled(row) for row in before]:
+                self._write(rows)
+            return sum(row.get("stale_spec") == "true" for row in rows)
+
     def refresh(self, current: dict[str, dict[str, Any]]) -> int:
         """Bring rows in line with the spec being run: a row of a current cell gets that cell's labels
         (``current``: cell id -> model, variant, path_step, ...; a renamed variant or a cell that is now
         also a factorial combination shows as such), every other row is flagged ``stale_spec``.
         Returns how many rows are stale; the file is only rewritten when something changed."""
-        with file_lock(self._lock):
-            rows = self.read()
-            changed = False
-            for row in rows:
-                fresh = {"stale_spec": row["cell_id"] not in current, **current.get(row["cell_id"], {})}
-                for key, value in fresh.items():
-                    text = format_value(value)
-                    if row.get(key) != text:
-                        row[key] = text
-                        changed = True
-            if changed:
-                self._write(rows)
-            return sum(row["stale_spec"] == "true" for row in rows)
+        return self.follow({}, current)
 
     def _write(self, rows: list[dict[str, str]]) -> None:
         extra = sorted({key for row in rows for key in row} - set(COLUMNS))

@@ -14,15 +14,19 @@ from typing import Any
 
 import yaml
 
+from pvtlab.columns import COMPLEXITY_GROUPS
 from pvtlab.errors import UserInputError
 
-COMPLEXITY_GROUPS = ("params", "flops", "memory", "throughput")
 TOP_KEYS = ("name", "description", "models", "factorial", "variants", "path", "resolutions", "measure",
             "measure_options", "only", "accuracy")
-ACCURACY_KEYS = ("data", "model", "image_size", "epochs", "steps", "seeds", "options")
+ACCURACY_KEYS = ("data", "model", "image_size", "epochs", "steps", "seeds", "options", "recipe", "nproc_per_node",
+                 "checkpoint_every_s")
+# The grid's own choices for a spec's accuracy section. Training defaults (epochs, recipe, ...) are not here:
+# a key left out stays None and takes run_accuracy's default (cells.accuracy_settings).
 ACCURACY_DEFAULTS: dict[str, Any] = {"model": "pvt_nano", "image_size": 64, "epochs": None, "steps": None,
-                                     "seeds": [0, 1], "options": {}}
-DEFAULT_EPOCHS = 5
+                                     "seeds": [0, 1, 2], "options": {}, "recipe": None, "nproc_per_node": None,
+                                     "checkpoint_every_s": None}
+RECIPES = ("quick", "paper")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -33,10 +37,13 @@ class AccuracySpec:
     data: dict[str, Any]
     model: str
     image_size: int
-    epochs: int | None  # exactly one of epochs and steps is set
+    epochs: int | None  # at most one of epochs and steps is set; neither: run_accuracy's default budget
     steps: int | None
     seeds: tuple[int, ...]
     options: dict[str, Any] = field(default_factory=dict)  # more keyword arguments of run_accuracy
+    recipe: str | None = None  # None: run_accuracy's default
+    nproc_per_node: int | None = None
+    checkpoint_every_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -272,8 +279,17 @@ def _accuracy(value: Any, where: str) -> AccuracySpec:
         raise bad(where, "accuracy.steps", steps, f"give epochs ({epochs}) or steps, not both")
     if steps is not None:
         steps = _positive_int(steps, "accuracy.steps", where, "give a positive integer (optimizer steps)")
-    else:
-        epochs = _positive_int(DEFAULT_EPOCHS if epochs is None else epochs, "accuracy.epochs", where)
+    if epochs is not None:
+        epochs = _positive_int(epochs, "accuracy.epochs", where)
+    recipe = merged["recipe"]
+    if recipe is not None and recipe not in RECIPES:
+        raise bad(where, "accuracy.recipe", recipe, f"choose from {list(RECIPES)}")
+    nproc = merged["nproc_per_node"]
+    if nproc is not None:
+        nproc = _positive_int(nproc, "accuracy.nproc_per_node", where, "give an integer >= 1 (processes)")
+    every = merged["checkpoint_every_s"]
+    if every is not None and (not isinstance(every, (int, float)) or isinstance(every, bool) or every <= 0):
+        raise bad(where, "accuracy.checkpoint_every_s", every, "give a number of seconds > 0")
     options = merged["options"]
     if not isinstance(options, dict):
         raise bad(where, "accuracy.options", options, "give a mapping of run_accuracy option -> value")
@@ -289,4 +305,5 @@ def _accuracy(value: Any, where: str) -> AccuracySpec:
     if len(set(seeds)) != len(seeds):
         raise bad(where, "accuracy.seeds", seeds, "list each seed once")
     return AccuracySpec(data=dict(data), model=model, image_size=image_size, epochs=epochs, steps=steps,
-                        seeds=tuple(seeds), options=dict(options))
+                        seeds=tuple(seeds), options=dict(options), recipe=recipe, nproc_per_node=nproc,
+                        checkpoint_every_s=float(every) if every is not None else None)

@@ -1,9 +1,8 @@
 """Turn a spec's ``models``, ``factorial`` and ``variants`` into concrete (model, variant, config) entries.
 
 A factorial combination or a variant without ``preset`` is crossed with every model; a variant with
-``preset`` is built from that preset only. ``position`` is the grid's name for the CFFN choice, which
-the config spells as two fields (DESIGN.md): ``pos_embed`` = (pos_embed=True, ffn=mlp),
-``conv_ffn`` = (pos_embed=False, ffn=conv_ffn).
+``preset`` is built from that preset only. ``position`` is the grid's name for the CFFN choice, which the
+config spells as two fields (``pvtlab.toggles.POSITIONS``).
 """
 
 from __future__ import annotations
@@ -14,15 +13,12 @@ from typing import Any
 
 from pvtlab.errors import UserInputError
 from pvtlab.models import STYLE_FIELDS, PVTConfig, get_config, list_models
+from pvtlab.toggles import POSITIONS, TOGGLES
 
 from .spec import Spec, bad
 
-POSITIONS: dict[str, dict[str, Any]] = {
-    "pos_embed": {"pos_embed": True, "ffn": "mlp"},
-    "conv_ffn": {"pos_embed": False, "ffn": "conv_ffn"},
-}
 # Axes whose values name themselves in a variant name ("overlap", "conv_ffn", "linear_sra").
-_SELF_NAMING = ("patch_embed", "position", "attention")
+_SELF_NAMING = tuple(TOGGLES)
 FACTORIAL_AXES = ("position", *STYLE_FIELDS)
 PLAIN = "preset"  # the variant name of a model measured as it is
 

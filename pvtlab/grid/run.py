@@ -2,8 +2,8 @@
 
 Order matters for the promise that a bad input touches nothing: ``plan`` (plan.py) does every check (spec,
 presets, toggles, sizes, data, device, storage URL) without writing a byte; only ``run_grid`` creates
-``results/<name>/``. Re-running the same command resumes: cells already in cells.csv or finished in the
-storage are skipped, failed ones too unless ``--retry-failed``.
+``results/<name>/``. Re-running the same command resumes: cells finished in the storage or in cells.csv are
+skipped, failed ones too unless ``--retry-failed``.
 """
 
 from __future__ import annotations
@@ -17,20 +17,19 @@ from typing import Any, TextIO
 
 from pvtlab.errors import UserInputError
 from pvtlab.files import write_text_atomic
+from pvtlab.layout import GRID_FILE, SPEC_COPY
 
 from .cells import Cell
-from .dispatch import Queue
-from .estimate import makespan, seconds
-from .execute import run_cell, worker_name
+from .dryrun import dry_run
+from .estimate import makespan, ordered, seconds
+from .execute import cell_runner, current_labels
 from .local import run_inline, run_spawned
 from .plan import Options, Plan, plan
+from .progress import counts, duration
+from .queue import Queue
 from .results import ResultsFile
-from .status import counts, current_labels, duration, sync_rows
-from .storage import open_storage
+from .storage import open_storage, retrying
 from .worker import EXIT_INTERRUPTED, work
-
-GRID_FILE = "grid.json"
-SPEC_COPY = "spec.yaml"
 
 
 def run(opts: Options, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -44,39 +43,9 @@ def run(opts: Options, out: TextIO | None = None, err: TextIO | None = None) -> 
     return run_grid(the_plan, opts, out, err)
 
 
-def ordered(cells: tuple[Cell, ...], threads: int) -> list[Cell]:
-    """Longest first, so the last minutes are not one long cell on one worker while the others idle."""
-    return sorted(cells, key=lambda c: -seconds(c, threads))
-
-
-def dry_run(the_plan: Plan, opts: Options, out: TextIO) -> int:
-    """List the cells, what is already done, and a rough cost; runs and writes nothing."""
-    grid = the_plan.grid
-    rows = ResultsFile(the_plan.results_dir).by_id()
-    to_run, done, failed, costs = 0, 0, 0, []
-    print(f"{'status':8} {'group':10} {'model':13} {'variant':32} {'px':>5} {'seed':>4} {'est':>7}", file=out)
-    for cell in ordered(grid.cells, the_plan.threads):
-        status = rows.get(cell.cell_id, {}).get("status") or "to run"
-        if status == "failed" and opts.retry_failed:
-            status = "retry"
-        cost = seconds(cell, the_plan.threads)
-        if status in ("to run", "retry"):
-            to_run += 1
-            costs.append(cost)
-        done += status == "ok"
-        failed += status == "failed"
-        seed = "" if cell.seed is None else str(cell.seed)
-        also = f" (= {', '.join(cell.aliases)})" if cell.aliases else ""
-        print(f"{status:8} {cell.group:10} {cell.model:13} {cell.variant + also:32} {cell.resolution:>5} "
-              f"{seed:>4} {cost:>6.1f}s", file=out)
-    workers = opts.workers
-    print(f"\n{len(grid.cells)} cells: {to_run} to run, {done} done, {failed} failed"
-          f"{' (--retry-failed reruns them)' if failed and not opts.retry_failed else ''}; estimated "
-          f"{duration(makespan(costs, workers))} on {workers} worker(s) x {the_plan.threads} thread(s) "
-          f"(a rough guide)", file=out)
-    print(f"results: {the_plan.results_dir}/  storage: {the_plan.storage.description}  "
-          f"(--dry-run: nothing was run or written)", file=out)
-    return 0
+def open_queue(the_plan: Plan, opts: Options, *, create: bool) -> Queue:
+    storage = open_storage(the_plan.storage, grace_s=opts.grace_s)
+    return retrying(lambda: Queue(storage, the_plan.storage, the_plan.grid.spec.name, create=create))
 
 
 def run_worker(the_plan: Plan, opts: Options, err: TextIO) -> int:
@@ -87,52 +56,52 @@ def run_worker(the_plan: Plan, opts: Options, err: TextIO) -> int:
     import torch
 
     torch.set_num_threads(the_plan.threads)
-    queue = Queue(open_storage(the_plan.storage), the_plan.grid.spec.name, lock=the_plan.storage.lock,
-                  lease_s=opts.lease_s, owner=worker_name(), create=False)
+    queue = open_queue(the_plan, opts, create=False)
     results = ResultsFile(the_plan.results_dir)
-    name, device, threads = the_plan.grid.spec.name, opts.device, the_plan.threads
-
-    def run_one(claim: Any) -> dict[str, Any]:
-        return run_cell(claim.cell, study=name, spec_hash=claim.spec_hash, device=device, threads=threads,
-                        workers=opts.workers_in_run)
-
-    return work(queue, results, run_one, poll_s=opts.poll_s, parent_pid=opts.parent_pid, log=err)
+    return work(queue, results, cell_runner(the_plan, opts, opts.workers_in_run), current_labels(the_plan.grid),
+                poll_s=opts.poll_s, parent_pid=opts.parent_pid, log=err)
 
 
 def run_grid(the_plan: Plan, opts: Options, out: TextIO, err: TextIO) -> int:
     """Enqueue what is left of the grid, run it on the local workers, then sync rows and write the report."""
     grid, folder = the_plan.grid, the_plan.results_dir
     started = time.time()
-    queue = Queue(open_storage(the_plan.storage), grid.spec.name, lock=the_plan.storage.lock,
-                  lease_s=opts.lease_s, owner=worker_name(), create=True)
+    queue = open_queue(the_plan, opts, create=True)
     results = ResultsFile(folder)
-    sync_rows(queue, results)
-    _note_spec_change(the_plan, opts, results, err)
+    _note_spec_change(the_plan, opts, queue, results, err)
     rows = results.by_id()
     skip = {cid for cid, row in rows.items()
             if row.get("status") == "ok" or (row.get("status") == "failed" and not opts.retry_failed)}
-    queue.enqueue(ordered(grid.cells, the_plan.threads), skip, grid.spec_hash, retry_failed=opts.retry_failed)
-    queue.reclaim_stale()
+    retrying(queue.requeue_dead)
+    retrying(lambda: queue.enqueue(ordered(grid.cells, the_plan.threads), skip, grid.spec_hash,
+                                   retry_failed=opts.retry_failed))
     start = counts(grid, queue.states(), rows)
     workers = opts.workers
     print(f"grid '{grid.spec.name}': {len(grid.cells)} cells, {start.finished} already finished, "
           f"{start.running + start.waiting} to run on {workers} worker(s) x {the_plan.threads} thread(s) "
           f"on {opts.device}; storage: {the_plan.storage.description}", file=err, flush=True)
-    code = 0
-    if start.running + start.waiting:
-        run_here = run_inline if workers == 1 else run_spawned
-        code = run_here(the_plan, opts, queue, results, start, err)
+    if not start.running + start.waiting:
+        return _finish(the_plan, opts, queue, results, None, out, err, 0)
+    estimate = makespan([seconds(c, the_plan.threads) for c in _left(grid.cells, queue)], workers)
+    run_here = run_inline if workers == 1 else run_spawned
+    code = run_here(the_plan, opts, queue, results, start, estimate, err)
     if code == EXIT_INTERRUPTED:
         return code
     return _finish(the_plan, opts, queue, results, started, out, err, code)
 
 
-def _note_spec_change(the_plan: Plan, opts: Options, results: ResultsFile, err: TextIO) -> None:
-    """Mark rows of an older spec stale and say so once (the first run after the change)."""
+def _left(cells: tuple[Cell, ...], queue: Queue) -> list[Cell]:
+    states = queue.states()
+    return [cell for cell in cells if states.get(cell.cell_id) in ("running", "waiting")]
+
+
+def _note_spec_change(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile, err: TextIO) -> None:
+    """Bring cells.csv up to the storage, mark rows of an older spec stale and say so once (the first run after
+    the change)."""
     grid, folder = the_plan.grid, the_plan.results_dir
     info_path = folder / GRID_FILE
     previous = json.loads(info_path.read_text()) if info_path.exists() else {}
-    stale = results.refresh(current_labels(grid))
+    stale = results.follow(retrying(queue.rows), current_labels(grid))
     old_hash = previous.get("spec_hash")
     if old_hash and old_hash != grid.spec_hash:
         print(f"note: the grid '{grid.spec.name}' changed since its last run (spec {opts.spec_path}, "
@@ -144,25 +113,28 @@ def _note_spec_change(the_plan: Plan, opts: Options, results: ResultsFile, err: 
                             "storage": the_plan.storage.description})
 
 
-def _finish(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile, started: float, out: TextIO,
-            err: TextIO, code: int) -> int:
-    """Copy rows finished elsewhere, record the run in grid.json, summarize, write the report."""
-    sync_rows(queue, results)
+def _finish(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile, started: float | None,
+            out: TextIO, err: TextIO, code: int) -> int:
+    """Bring cells.csv up to the storage, record the run in grid.json, summarize, write the report.
+
+    ``started`` is None when there was nothing to run: grid.json then keeps the last real run's record."""
     grid = the_plan.grid
-    results.refresh(current_labels(grid))
-    final = counts(grid, queue.states(), results.by_id())
+    results.follow(retrying(queue.rows), current_labels(grid))
+    final = counts(grid, retrying(queue.states), results.by_id())
     finished_at = time.time()
-    info_path = the_plan.results_dir / GRID_FILE
-    info = json.loads(info_path.read_text()) if info_path.exists() else {}
-    info["last_run"] = {"started_at": _iso(started), "finished_at": _iso(finished_at),
-                        "wall_s": round(finished_at - started, 2), "workers": opts.workers,
-                        "threads_per_worker": the_plan.threads, "device": opts.device}
-    _write_json(info_path, info)
+    wall = f"; wall time {duration(finished_at - started)}" if started is not None else ""
+    if started is not None:
+        info_path = the_plan.results_dir / GRID_FILE
+        info = json.loads(info_path.read_text()) if info_path.exists() else {}
+        info["last_run"] = {"started_at": _iso(started), "finished_at": _iso(finished_at),
+                            "wall_s": round(finished_at - started, 2), "workers": opts.workers,
+                            "threads_per_worker": the_plan.threads, "device": opts.device}
+        _write_json(info_path, info)
     unfinished = final.running + final.waiting
     print(f"grid '{grid.spec.name}': {final.done} ok, {final.failed} failed"
           f"{' (reasons in the error column; --retry-failed reruns them)' if final.failed else ''}"
-          f"{f', {unfinished} not finished (re-run the same command to resume)' if unfinished else ''}; "
-          f"wall time {duration(finished_at - started)}; rows: {results.path}", file=err, flush=True)
+          f"{f', {unfinished} not finished (re-run the same command to resume)' if unfinished else ''}"
+          f"{wall}; rows: {results.path}", file=err, flush=True)
     if opts.report and results.path.exists():
         try:
             from pvtlab.report import write_report
