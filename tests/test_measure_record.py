@@ -41,7 +41,7 @@ def test_params_row():
     row = measure("params", pvtlab.get_config("pvt_v2_b0"), 224)
     assert set(row) == expected_keys("params")
     assert row["status"] == "ok" and row["error"] == ""
-    assert round(row["params_m"], 2) == 3.67  # paper_tables.md: B0 with the 1000-class head
+    assert round(row["params_m"], 2) == 3.67  # PVTv2 paper: B0 with the 1000-class head
     assert row["trainable_params_m"] == row["params_m"]
 
 
@@ -49,10 +49,10 @@ def test_flops_row_carries_traced_analytic_and_counter():
     row = measure("flops", pvtlab.get_config("pvt_v2_b0"), 224, threads=1)
     assert set(row) == expected_keys("flops")
     assert row["status"] == "ok"
-    assert round(row["gmacs"], 3) == 0.572  # measurement_pitfalls.md: fvcore with the attention matmuls, B0
+    assert round(row["gmacs"], 3) == 0.572  # fvcore with the attention matmuls counted, B0
     assert row["gflops"] == pytest.approx(2 * row["gmacs"])
     assert row["analytic_gmacs"] == analytic_count(pvtlab.get_config("pvt_v2_b0"), 224).gmacs
-    assert row["attn_gmacs"] == pytest.approx(0.038, abs=5e-4)  # paper_tables.md: B0 attention matmuls
+    assert row["attn_gmacs"] == pytest.approx(0.038, abs=5e-4)  # B0's attention matmuls at 224
     assert row["flop_counter"].startswith("fvcore ")
     assert row["uncounted_ops"] == ""
 
