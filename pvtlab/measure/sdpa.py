@@ -35,12 +35,20 @@ def sdpa_backend_from_ops(op_names: Iterable[str]) -> str:
 
 
 def detect_sdpa_backend(step: Callable[[], None]) -> str:
-    """Run ``step`` once under the profiler (CPU activity: it sees the aten ops on either device)."""
+    """Run ``step`` once under the profiler (CPU activity: it sees the aten ops on either device).
+
+    A profiler that cannot start (it needs threads and buffers, e.g. under a tight memory limit) gives
+    "undetected (reason)" rather than failing the measurement it only annotates.
+    """
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        step()
-    return sdpa_backend_from_ops(event.name for event in prof.events())
+    try:
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            step()
+        names = [event.name for event in prof.events()]
+    except (RuntimeError, MemoryError) as exc:
+        return f"undetected ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})"
+    return sdpa_backend_from_ops(names)
 
 
 def backend_settings(device: str) -> dict[str, bool]:
