@@ -43,7 +43,8 @@ def _images_per_s(step, model, x: torch.Tensor, iters: int) -> float:
 def compare(name: str, batch: int, runs: int, iters: int, size: int) -> dict[str, float]:
     torch.manual_seed(0)
     reference = timm.create_model(name, pretrained=False)
-    ours = pvtlab.load_weights(pvtlab.create_model(name), reference.state_dict())
+    ours = pvtlab.create_model(name)
+    pvtlab.load_weights(ours, reference.state_dict())
     x = torch.randn(batch, 3, size, size)
     result = {}
     for mode in ("infer", "train"):

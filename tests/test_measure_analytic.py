@@ -24,7 +24,7 @@ import pvtlab
 from pvtlab.measure import analytic_count, count_flops
 from pvtlab.models import build_model
 
-# ../shared/README.md (GMACs at 224, attention matmuls included) and paper_tables.md sec 3 (1024).
+# the papers' and timm's published GMACs at 224 (attention matmuls included) and the PVTv2 paper's 1024 px numbers.
 PAPER_GMACS_224 = {
     "pvt_v1_tiny": 1.93, "pvt_v1_small": 3.82, "pvt_v1_medium": 6.66, "pvt_v1_large": 9.81,
     "pvt_v2_b0": 0.57, "pvt_v2_b1": 2.11, "pvt_v2_b2": 4.03, "pvt_v2_b2_li": 3.89, "pvt_v2_b3": 6.90,

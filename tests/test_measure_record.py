@@ -6,6 +6,7 @@ and out-of-memory comes from the CPU allocator under an address-space limit set 
 
 from __future__ import annotations
 
+import inspect
 import re
 import resource
 
@@ -14,8 +15,9 @@ import torch
 
 import pvtlab
 from pvtlab.errors import UserInputError
-from pvtlab.measure import GROUP_COLUMNS, PROVENANCE_COLUMNS, analytic_count, measure, provenance
-from pvtlab.measure.isolate import run_in_child
+from pvtlab import columns
+from pvtlab.measure import DEFAULT_BATCH, GROUP_COLUMNS, GROUPS, PROVENANCE_COLUMNS, analytic_count, measure, provenance
+from pvtlab.measure.child import run_in_child
 
 NANO = pvtlab.get_config("pvt_nano")
 MIB = 2**20
@@ -23,25 +25,27 @@ FAST = dict(threads=1, warmup=0, repeats=1, time_budget_s=0.01)  # timing detail
 
 
 def expected_keys(group: str) -> set[str]:
-    return set(GROUP_COLUMNS[group]) | {"status", "error"} | set(PROVENANCE_COLUMNS)
+    return {"group", "resolution", "status", "error"} | set(GROUP_COLUMNS[group]) | set(PROVENANCE_COLUMNS)
 
 
-def test_group_columns_are_the_design_columns():
-    assert GROUP_COLUMNS["params"] == ("params_m", "trainable_params_m")
-    assert GROUP_COLUMNS["flops"] == ("gmacs", "attn_gmacs", "gflops", "analytic_gmacs", "flop_counter",
-                                      "uncounted_ops")
-    assert GROUP_COLUMNS["memory"] == ("peak_mem_mib", "peak_mem_over_idle_mib", "train_peak_mem_mib",
-                                       "train_peak_mem_over_idle_mib", "mem_method", "batch_size")
-    assert GROUP_COLUMNS["throughput"] == ("infer_img_per_s_median", "infer_img_per_s_iqr", "infer_latency_ms_median",
-                                           "train_img_per_s_median", "train_img_per_s_iqr", "mfu_infer", "mfu_train",
-                                           "batch_size", "threads")
+def test_columns_come_from_the_one_schema():
+    assert GROUPS == ("params", "flops", "memory", "throughput")
+    for group in GROUPS:
+        assert GROUP_COLUMNS[group] == columns.group_columns(group)
+        assert set(GROUP_COLUMNS[group]) <= set(columns.MEASUREMENTS)
+    assert PROVENANCE_COLUMNS == tuple(columns.PROVENANCE)
+    assert all(columns.COLUMNS[name].groups == () for name in PROVENANCE_COLUMNS)
+    assert DEFAULT_BATCH == {"cpu": 8, "cuda": 64}
+    assert inspect.signature(measure).parameters["batch_size"].default is None  # resolved by DEFAULT_BATCH
 
 
 def test_params_row():
     row = measure("params", pvtlab.get_config("pvt_v2_b0"), 224)
     assert set(row) == expected_keys("params")
+    assert row["group"] == "params" and row["resolution"] == 224
+    assert row["wall_s"] > 0 and row["started_at"] <= row["finished_at"] and row["worker"]
     assert row["status"] == "ok" and row["error"] == ""
-    assert round(row["params_m"], 2) == 3.67  # paper_tables.md: B0 with the 1000-class head
+    assert round(row["params_m"], 2) == 3.67  # PVTv2 paper: B0 with the 1000-class head
     assert row["trainable_params_m"] == row["params_m"]
 
 
@@ -49,21 +53,30 @@ def test_flops_row_carries_traced_analytic_and_counter():
     row = measure("flops", pvtlab.get_config("pvt_v2_b0"), 224, threads=1)
     assert set(row) == expected_keys("flops")
     assert row["status"] == "ok"
-    assert round(row["gmacs"], 3) == 0.572  # measurement_pitfalls.md: fvcore with the attention matmuls, B0
+    assert round(row["gmacs"], 3) == 0.572  # fvcore with the attention matmuls counted, B0
     assert row["gflops"] == pytest.approx(2 * row["gmacs"])
     assert row["analytic_gmacs"] == analytic_count(pvtlab.get_config("pvt_v2_b0"), 224).gmacs
-    assert row["attn_gmacs"] == pytest.approx(0.038, abs=5e-4)  # paper_tables.md: B0 attention matmuls
+    assert row["attn_gmacs"] == pytest.approx(0.038, abs=5e-4)  # B0's attention matmuls at 224
     assert row["flop_counter"].startswith("fvcore ")
     assert row["uncounted_ops"] == ""
 
 
 def test_throughput_row():
-    row = measure("throughput", NANO, 64, batch_size=2, **FAST)
+    row = measure("throughput", NANO, (64, 48), batch_size=2, **FAST)
     assert set(row) == expected_keys("throughput")
     assert row["status"] == "ok", row["error"]
+    assert row["group"] == "throughput" and row["resolution"] == (64, 48)
     assert row["batch_size"] == 2 and row["threads"] == 1
-    assert all(row[k] > 0 for k in ("infer_img_per_s_median", "train_img_per_s_median", "infer_latency_ms_median"))
+    assert all(row[k] > 0 for k in ("infer_img_per_s_median", "train_img_per_s_median", "infer_batch_ms_median",
+                                     "latency_b1_ms_p50", "matmul_peak_gflop_per_s"))
+    assert row["latency_b1_ms_p90"] >= row["latency_b1_ms_p50"]
     assert 0 < row["mfu_infer"] < 1 and 0 < row["mfu_train"] < 1
+    assert row["infer_gflop_per_s"] == pytest.approx(row["mfu_infer"] * row["matmul_peak_gflop_per_s"])
+    assert row["train_gflop_per_s"] == pytest.approx(row["mfu_train"] * row["matmul_peak_gflop_per_s"])
+    assert row["sdpa_backend"] in ("cpu-flash", "math")
+    assert (row["tf32"], row["amp_dtype"], row["channels_last"], row["compile_mode"]) == (False, "", False, "")
+    assert row["cudnn_benchmark"] == torch.backends.cudnn.benchmark
+    assert row["timed_alone"] is None and row["concurrent_cells"] is None  # only a grid knows what else ran
 
 
 def test_provenance_names_versions_device_and_commit():
@@ -83,15 +96,15 @@ def test_model_error_becomes_a_failed_row(group):
     assert set(row) == expected_keys(group)
     assert row["status"] == "failed"
     assert "ValueError" in row["error"] and "too small" in row["error"]
-    assert all(row[k] is None for k in GROUP_COLUMNS[group] if k != "threads")
+    assert all(row[k] is None for k in GROUP_COLUMNS[group])
 
 
 @pytest.mark.parametrize("group", ["throughput", "memory"])
 def test_timeout_becomes_a_failed_row(group):
-    # A fresh interpreter cannot even import torch in 0.3 s: the child is killed mid-measurement.
-    row = measure(group, NANO, 64, batch_size=2, timeout_s=0.3, **FAST)
+    # Building B2 (25 M weights, initialised) alone takes longer than 0.2 s: the child is killed mid-measurement.
+    row = measure(group, pvtlab.get_config("pvt_v2_b2"), 512, batch_size=2, timeout_s=0.2, **FAST)
     assert row["status"] == "failed"
-    assert row["error"] == "timeout: timed out after 0.3 s"
+    assert row["error"] == "timeout: timed out after 0.2 s"
     assert row["batch_size"] is None
 
 

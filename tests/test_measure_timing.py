@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import pvtlab
-from pvtlab.measure import TimingResult, analytic_count, matmul_peak_flops, measure, measure_throughput, mfu, time_step
+from pvtlab.measure import (TimingResult, analytic_count, latency_percentiles, matmul_peak_flops, measure,
+                            measure_throughput, mfu, time_step)
 from pvtlab.measure.steps import Workload
 from pvtlab.measure.timing import MIN_REPEATS
 from pvtlab.models import build_model
@@ -47,8 +48,19 @@ def test_timing_result_median_and_iqr():
     result = TimingResult(step_s=(0.1, 0.2, 0.4, 0.5, 1.0), batch_size=4)
     rates = 4 / np.array(result.step_s)
     assert result.img_per_s_median == pytest.approx(10.0)
-    assert result.latency_ms_median == pytest.approx(400.0)
+    assert result.batch_ms_median == pytest.approx(400.0)
     assert result.img_per_s_iqr == pytest.approx(np.percentile(rates, 75) - np.percentile(rates, 25))
+
+
+def test_latency_percentiles_of_a_known_list():
+    # 1..10 ms in shuffled order; numpy's linear rule: rank (n - 1) * p / 100, so p50 at rank 4.5 -> 5.5 ms and
+    # p90 at rank 8.1 -> 9 + 0.1 * (10 - 9) = 9.1 ms.
+    times_s = [0.007, 0.001, 0.010, 0.004, 0.002, 0.009, 0.005, 0.003, 0.008, 0.006]
+    got = latency_percentiles(times_s, (50, 90))
+    assert got[50] == pytest.approx(5.5) and got[90] == pytest.approx(9.1)
+    assert latency_percentiles([0.02], (50, 90)) == {50: pytest.approx(20.0), 90: pytest.approx(20.0)}
+    with pytest.raises(ValueError, match="no step times"):
+        latency_percentiles([])
 
 
 def test_real_model_repeats_give_median_and_spread():
@@ -66,7 +78,7 @@ def test_real_model_repeats_give_median_and_spread():
 def test_throughput_row_latency_and_rate_agree_with_odd_repeats():
     row = measure("throughput", NANO, 48, batch_size=2, threads=1, warmup=1, repeats=3, time_budget_s=60)
     assert row["status"] == "ok", row["error"]
-    assert row["infer_latency_ms_median"] * row["infer_img_per_s_median"] == pytest.approx(1000 * 2)
+    assert row["infer_batch_ms_median"] * row["infer_img_per_s_median"] == pytest.approx(1000 * 2)  # per batch of 2
     assert row["infer_img_per_s_iqr"] >= 0 and row["train_img_per_s_iqr"] >= 0
     peak = matmul_peak_flops("cpu", "float32")
     macs = analytic_count(NANO, 48).macs

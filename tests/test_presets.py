@@ -1,4 +1,4 @@
-"""Every paper preset is the paper model: parameter counts and the config facts from pvt_configs.yaml."""
+"""Every paper preset is the paper model: parameter counts and the config facts of the official code."""
 
 import pytest
 import torch
@@ -6,7 +6,7 @@ import torch
 import pvtlab
 from pvtlab.models import PVTConfig
 
-# Millions of parameters with the 1000-class head (shared/README.md key facts; timm's param_count for v2).
+# Millions of parameters with the 1000-class head (the papers' tables; timm's param_count for v2).
 REFERENCE_PARAMS_M = {
     "pvt_v1_tiny": 13.23, "pvt_v1_small": 24.49, "pvt_v1_medium": 44.21, "pvt_v1_large": 61.37,
     "pvt_v2_b0": 3.67, "pvt_v2_b1": 14.01, "pvt_v2_b2": 25.36, "pvt_v2_b2_li": 22.55,

@@ -28,7 +28,8 @@ def test_same_logits_as_timm(name):
 
 def test_feature_maps_match_timm_stages():
     reference = timm.create_model("pvt_v2_b0", pretrained=False).eval()
-    ours = pvtlab.load_weights(pvtlab.create_model("pvt_v2_b0").eval(), reference.state_dict())
+    ours = pvtlab.create_model("pvt_v2_b0").eval()
+    pvtlab.load_weights(ours, reference.state_dict())
     x = torch.randn(1, 3, 224, 160)
     with torch.inference_mode():
         theirs = reference.forward_intermediates(x, intermediates_only=True)

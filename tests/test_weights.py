@@ -12,7 +12,7 @@ from pvtlab.models.weights import WeightsMismatchError
 
 
 def to_official(key: str, v1: bool) -> str:
-    """pvtlab key -> whai362/PVT key, written from the key facts in pvt_configs.yaml (independent of key_maps.py)."""
+    """pvtlab key -> whai362/PVT key, written from the official code's key names (independent of key_maps.py)."""
     key = key.replace(".attn.reducer.conv.", ".attn.sr.").replace(".attn.reducer.norm.", ".attn.norm.")
     if not v1:
         key = key.replace(".mlp.dwconv.", ".mlp.dwconv.dwconv.")
@@ -40,7 +40,8 @@ def test_official_v1_checkpoint_loads_and_runs_at_other_sizes(tmp_path):
     assert official["pos_embed4"].shape == (1, 50, 512)  # 7*7 + the class-token slot
     path = tmp_path / "pvt_tiny.pth"
     torch.save({"model": official}, path)  # DeiT-style wrapper, as the official training code saves
-    model = pvtlab.load_weights(pvtlab.create_model("pvt_v1_tiny").eval(), path)
+    model = pvtlab.create_model("pvt_v1_tiny").eval()
+    assert pvtlab.load_weights(model, path).complete
     x = torch.randn(1, 3, 224, 224)
     with torch.inference_mode():
         assert torch.equal(model(x), source(x))
@@ -53,7 +54,8 @@ def test_official_v2_checkpoint_loads():
     source = pvtlab.create_model("pvt_v2_b0").eval()
     official = {to_official(k, v1=False): v for k, v in source.state_dict().items()}
     assert "block1.0.mlp.dwconv.dwconv.weight" in official and "norm4.weight" in official
-    model = pvtlab.load_weights(pvtlab.create_model("pvt_v2_b0").eval(), official)
+    model = pvtlab.create_model("pvt_v2_b0").eval()
+    pvtlab.load_weights(model, official)
     x = torch.randn(1, 3, 96, 128)
     with torch.inference_mode():
         assert torch.equal(model(x), source(x))
@@ -64,7 +66,9 @@ def test_own_format_and_safetensors_round_trip(tmp_path):
     source = pvtlab.create_model("pvt_v2_b0", num_classes=10)
     path = tmp_path / "w.safetensors"
     save_file(source.state_dict(), str(path))
-    model = pvtlab.load_weights(pvtlab.create_model("pvt_v2_b0", num_classes=10), path)
+    model = pvtlab.create_model("pvt_v2_b0", num_classes=10)
+    report = pvtlab.load_weights(model, path)
+    assert set(report.loaded) == set(source.state_dict()) and not report.skipped
     for k, v in source.state_dict().items():
         assert torch.equal(model.state_dict()[k], v), k
 
@@ -79,6 +83,39 @@ def test_mismatch_names_missing_unexpected_and_shapes():
     text = str(err.value)
     assert "missing keys: head.bias" in text and "unexpected keys: extra.weight" in text
     assert "stages.0.blocks.0.attn.q.weight (3, 3) vs model (32, 32)" in text
+
+
+def test_strict_mismatch_loads_nothing():
+    model = pvtlab.create_model("pvt_v2_b0")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    state = pvtlab.create_model("pvt_v2_b0").state_dict()
+    state["stages.0.blocks.0.attn.q.weight"] = torch.zeros(3, 3)
+    with pytest.raises(WeightsMismatchError):
+        pvtlab.load_weights(model, state)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_non_strict_loads_what_fits_into_an_ablated_variant():
+    """B2 weights into B2 with v1 patch embeddings: every tensor but the four patch-embedding convs fits."""
+    small = dict(depths=(1, 1, 1, 1))  # B2's widths, fewer blocks: the same keys per block, faster
+    source = pvtlab.create_model("pvt_v2_b2", **small)
+    ablated = pvtlab.create_model("pvt_v2_b2", patch_embed="non_overlap", **small)
+    state = dict(source.state_dict(), **{"extra.weight": torch.zeros(1)})
+    del state["head.bias"]
+    with torch.no_grad():
+        ablated.head.bias.fill_(0.5)  # a value the checkpoint does not have: it must survive
+    report = pvtlab.load_weights(ablated, state, strict=False)
+    convs = [f"stages.{i}.patch_embed.proj.weight" for i in range(4)]
+    assert sorted(report.shape_mismatch) == convs
+    assert report.shape_mismatch[convs[0]] == "checkpoint (64, 3, 7, 7) vs model (64, 3, 4, 4)"
+    assert report.missing == ("head.bias",) and report.unexpected == ("extra.weight",)
+    assert report.skipped["head.bias"].startswith("missing") and report.skipped["extra.weight"].startswith("not in")
+    assert set(report.loaded) == set(source.state_dict()) - set(convs) - {"head.bias"}
+    loaded = ablated.state_dict()
+    for key in report.loaded:
+        assert torch.equal(loaded[key], source.state_dict()[key]), key
+    assert torch.all(loaded["head.bias"] == 0.5)
+    assert loaded[convs[0]].shape == (64, 3, 4, 4)
 
 
 def test_v2_weights_do_not_fit_a_v1_model():

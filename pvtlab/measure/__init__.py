@@ -1,17 +1,23 @@
-"""pvtlab.measure: FLOPs that count attention, params, peak memory, throughput and provenance.
+"""pvtlab.measure: FLOPs that count attention, params, peak memory, throughput, provenance, and where linear SRA pays.
 
-One small module per measurement; ``measure`` (record.py) ties them into one flat result row per cell.
+One small module per idea; ``measure`` (record.py) ties them into one flat result row per cell, ``sweep`` into a
+DataFrame over configs, sizes and groups.
 """
 
 from .analytic import AnalyticCount, analytic_count
+from .crossover import lsra_crossover
 from .flops import FlopCount, UncountedOpError, count_flops
+from .matmul_peak import achieved_flops, matmul_peak_flops, mfu
 from .memory import PeakMemory, peak_memory
 from .params import ParamCount, count_params
-from .peak import matmul_peak_flops, mfu
 from .provenance import PROVENANCE_COLUMNS, provenance
-from .record import GROUP_COLUMNS, GROUPS, measure
-from .timing import TimingResult, measure_throughput, time_step
+from .record import DEFAULT_BATCH, GROUP_COLUMNS, GROUPS, measure
+from .sdpa import detect_sdpa_backend, sdpa_backend_from_ops
+from .sweep import sweep
+from .timing import TimingResult, latency_percentiles, measure_throughput, time_step
 
-__all__ = ["AnalyticCount", "FlopCount", "GROUP_COLUMNS", "GROUPS", "PROVENANCE_COLUMNS", "ParamCount", "PeakMemory",
-           "TimingResult", "UncountedOpError", "analytic_count", "count_flops", "count_params", "matmul_peak_flops",
-           "measure", "measure_throughput", "mfu", "peak_memory", "provenance", "time_step"]
+__all__ = ["AnalyticCount", "DEFAULT_BATCH", "FlopCount", "GROUP_COLUMNS", "GROUPS", "PROVENANCE_COLUMNS",
+           "ParamCount", "PeakMemory", "TimingResult", "UncountedOpError", "achieved_flops", "analytic_count",
+           "count_flops", "count_params", "detect_sdpa_backend", "latency_percentiles", "lsra_crossover",
+           "matmul_peak_flops", "measure", "measure_throughput", "mfu", "peak_memory", "provenance",
+           "sdpa_backend_from_ops", "sweep", "time_step"]

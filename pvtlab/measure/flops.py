@@ -2,10 +2,10 @@
 
 Why a handle: fvcore has none for ``aten::scaled_dot_product_attention``, so on any model that calls
 ``F.scaled_dot_product_attention`` (pvtlab's, timm's PVTv2) it silently drops the attention matmuls and quadratic
-SRA looks linear (../shared/reference/measurement_pitfalls.md sec 1). Here the op is counted, and any attention op
+SRA looks linear. Here the op is counted, and any attention op
 that still goes uncounted is an error, not a log line.
 
-Convention (the papers', flop_conventions.md): one multiply-add is one MAC, ``flops = 2 * macs``. fvcore counts
+Convention (the papers'): one multiply-add is one MAC, ``flops = 2 * macs``. fvcore counts
 conv and linear weights without bias, the attention matmuls (our handle), and adds LayerNorm (5 per element),
 adaptive average pooling (1 per input element) and bilinear resizing (4 per output element). Activations,
 softmax, residual adds and the token mean count zero on purpose; they are listed in ``zero_ops``, apart from
@@ -23,8 +23,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .sizes import ImageSize, parse_image_size
-from .units import MacUnits
+from .conventions import ImageSize, MacUnits, parse_image_size
 
 SDPA_OP = "aten::scaled_dot_product_attention"
 

@@ -1,8 +1,10 @@
 """Peak memory of one inference step or one training step (forward + backward + AdamW), absolute and over idle.
 
 CPU: the kernel's resettable high-water mark (write "5" to /proc/self/clear_refs, run the steps, read VmHWM), in a
-fresh process per step kind, so nothing a previous measurement left in the allocator hides or inflates this one
-(tracemalloc sees no torch tensors; one RSS reading misses the peak). CUDA: the caching allocator's counters
+process of its own per step kind, so nothing a previous measurement left in the allocator hides or inflates this
+one (tracemalloc sees no torch tensors; one RSS reading misses the peak). That process is a fork of a clean parent
+that has imported torch and pvtlab and run nothing (``child.py``): the same start as a fresh interpreter after its
+imports, without paying for them per measurement (benchmarks/memory_cost.py compares the two). CUDA: the caching allocator's counters
 (reset_peak_memory_stats, then max_memory_allocated / max_memory_reserved). "Idle" is after the model and the
 batch exist and before the first step; both step kinds run twice, so the training peak includes AdamW's state.
 """
@@ -15,10 +17,10 @@ from pathlib import Path
 
 import torch
 
-from .isolate import run_in_child
+from .child import Start, run_in_child
 from .steps import Workload, make_step, prepare, synchronize
 
-CPU_METHOD = "cpu VmHWM after clear_refs=5, fresh process per step kind"
+CPU_METHOD = "cpu VmHWM after clear_refs=5, one fresh process per step kind (fork of a clean warm parent)"
 CUDA_METHOD = "cuda max_memory_allocated after reset_peak_memory_stats"
 STEPS = 2  # the second training step runs with AdamW's moment buffers in place, as every later step does
 
@@ -82,14 +84,16 @@ def peak_memory_cuda(work: Workload, kind: str) -> PeakMemory:
     return result
 
 
-def peak_memory(work: Workload, kind: str, *, threads: int | None = None,
-                timeout_s: float | None = None) -> PeakMemory:
-    """Peak memory of ``kind`` ("infer" or "train") steps of ``work``; on CPU in a fresh child process."""
+def peak_memory(work: Workload, kind: str, *, threads: int | None = None, timeout_s: float | None = None,
+                start: Start = "forkserver") -> PeakMemory:
+    """Peak memory of ``kind`` ("infer" or "train") steps of ``work``; on CPU in a process of its own
+    (``start``: a fork of the clean warm parent, or "spawn" for a fresh interpreter)."""
     if kind not in ("infer", "train"):
         raise ValueError(f"step kind {kind!r} is not allowed; choose 'infer' or 'train'")
     if work.device_type == "cuda":
         return peak_memory_cuda(work, kind)
-    return run_in_child(peak_memory_cpu_here, {"work": work, "kind": kind, "threads": threads}, timeout_s=timeout_s)
+    return run_in_child(peak_memory_cpu_here, {"work": work, "kind": kind, "threads": threads}, timeout_s=timeout_s,
+                        start=start)
 
 
 def method_name(device: str) -> str:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import functools
+import os
 import platform
+import socket
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import torch
 
-PROVENANCE_COLUMNS = ("torch_version", "timm_version", "fvcore_version", "device", "device_name", "cpu_model",
-                      "threads", "dtype", "pvtlab_version", "git_commit")
+from pvtlab.columns import PROVENANCE
+
+PROVENANCE_COLUMNS = tuple(PROVENANCE)
 
 
 def _version(package: str) -> str:
@@ -58,8 +61,14 @@ def device_name(device: str) -> str:
     return cpu_model()
 
 
+def worker_name() -> str:
+    """Host and process id: enough to find the process that ran a measurement, on any machine."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def provenance(device: str = "cpu", *, threads: int | None = None, dtype: str = "float32") -> dict[str, object]:
-    """The provenance columns of cells.csv for a measurement on ``device``."""
+    """The provenance columns of cells.csv for a measurement on ``device``; ``started_at``, ``finished_at`` and
+    ``wall_s`` are left None for the caller, who holds the clock."""
     return {
         "torch_version": torch.__version__,
         "timm_version": _version("timm"),
@@ -71,4 +80,8 @@ def provenance(device: str = "cpu", *, threads: int | None = None, dtype: str = 
         "dtype": dtype,
         "pvtlab_version": _version("pvtlab") or _pvtlab_version(),
         "git_commit": git_commit(),
+        "worker": worker_name(),
+        "started_at": None,
+        "finished_at": None,
+        "wall_s": None,
     }

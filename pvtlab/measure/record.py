@@ -2,44 +2,33 @@
 
 A measurement failure never raises: out-of-memory is retried at half the batch (the batch that ran is recorded),
 and a timeout or any other error becomes ``status="failed"`` with the error text, so a grid never loses a row.
-Only bad arguments (a user's mistake, not a measurement) raise ``UserInputError``.
+Only bad arguments (a user's mistake, not a measurement) raise ``UserInputError``. The row's columns come from
+``pvtlab.columns`` (the group's columns, then the provenance columns); ``measure``'s signature is the one place its
+defaults live, and ``DEFAULT_BATCH`` resolves ``batch_size=None`` per device type.
 """
 
 from __future__ import annotations
 
-import functools
+import datetime as dt
 import time
 from typing import Any
 
 import torch
 
+from pvtlab import columns
 from pvtlab.errors import UserInputError
-from pvtlab.models import PVTConfig, build_model
+from pvtlab.models import PVTConfig
 
-from .analytic import analytic_count
-from .flops import count_flops
-from .isolate import ChildError, ChildTimeout, run_in_child
-from .memory import MIB, method_name, peak_memory
-from .oom import with_batch_backoff
-from .params import count_params
-from .peak import matmul_peak_flops, mfu
+from .child import ChildError, ChildTimeout, run_in_child
+from .conventions import ImageSize, parse_image_size, resolution_of
+from .groups import measure_group
 from .provenance import provenance
-from .sizes import ImageSize, parse_image_size
-from .steps import AMP_DTYPES, Workload
-from .timing import measure_throughput
-from ..threads import torch_threads
+from .steps import AMP_DTYPES
 
-# cells.csv columns filled by each group (docs/DESIGN.md); every record also has status, error and provenance.
-GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
-    "params": ("params_m", "trainable_params_m"),
-    "flops": ("gmacs", "attn_gmacs", "gflops", "analytic_gmacs", "flop_counter", "uncounted_ops"),
-    "memory": ("peak_mem_mib", "peak_mem_over_idle_mib", "train_peak_mem_mib", "train_peak_mem_over_idle_mib",
-               "mem_method", "batch_size"),
-    "throughput": ("infer_img_per_s_median", "infer_img_per_s_iqr", "infer_latency_ms_median",
-                   "train_img_per_s_median", "train_img_per_s_iqr", "mfu_infer", "mfu_train", "batch_size",
-                   "threads"),
-}
-GROUPS = tuple(GROUP_COLUMNS)
+GROUPS = columns.COMPLEXITY_GROUPS  # what measure() measures (accuracy trains: pvtlab.train)
+GROUP_COLUMNS: dict[str, tuple[str, ...]] = {group: columns.group_columns(group) for group in GROUPS}
+# Images per step of memory and throughput cells when batch_size is None, by device type; the grid reads it to
+# resolve a cell's settings. CPU 8: a B2 step at 512 px stays within seconds on a laptop; CUDA 64 fills a GPU better.
 DEFAULT_BATCH = {"cpu": 8, "cuda": 64}
 
 
@@ -79,16 +68,20 @@ def measure(group: str, config: PVTConfig, resolution: ImageSize, *, device: str
             timeout_s: float | None = None) -> dict[str, Any]:
     """Measure ``group`` ("params", "flops", "memory" or "throughput") of ``config`` at ``resolution``.
 
-    Returns the group's cells.csv columns plus ``status`` ("ok"/"failed"), ``error`` ("" when ok) and the
-    provenance columns. ``threads`` (default: the current torch setting) is fixed for the measurement and
-    recorded. ``batch_size`` defaults to 8 on CPU and 64 on CUDA (memory and throughput; FLOPs and params
-    are per image). ``time_budget_s``, ``warmup`` and ``repeats`` apply to each timed step kind.
-    ``timeout_s`` runs the measurement in a child process that is killed when time runs out.
+    Returns ``group``, ``resolution`` (the int side, or (H, W) when not square), the group's cells.csv columns,
+    ``status`` ("ok"/"failed"), ``error`` ("" when ok) and the provenance columns. ``threads`` (default: the current
+    torch setting) is fixed for the measurement and recorded. ``batch_size`` defaults to ``DEFAULT_BATCH`` (8 on
+    CPU, 64 on CUDA) for memory and throughput; FLOPs and params are per image. ``time_budget_s``, ``warmup`` and
+    ``repeats`` apply to each timed step kind (and to the batch-1 latency run). ``timeout_s`` runs the
+    measurement in a child process that is killed when time runs out. ``timed_alone`` and ``concurrent_cells``
+    are left empty: only a grid knows what else ran.
     """
     _validate(group, config, device, threads, batch_size, time_budget_s, warmup, repeats, amp_dtype, timeout_s)
+    started, clock = dt.datetime.now(dt.timezone.utc), time.perf_counter()
     height, width = parse_image_size(resolution)
     threads = threads if threads is not None else torch.get_num_threads()
-    record: dict[str, Any] = dict.fromkeys(GROUP_COLUMNS[group])
+    record: dict[str, Any] = {"group": group, "resolution": resolution_of(resolution)}
+    record.update(dict.fromkeys(GROUP_COLUMNS[group]))
     record.update(status="ok", error="")
     record.update(provenance(device, threads=threads, dtype=amp_dtype or "float32"))
     job = dict(group=group, config=config, height=height, width=width, device=device, threads=threads,
@@ -104,6 +97,9 @@ def measure(group: str, config: PVTConfig, resolution: ImageSize, *, device: str
         record.update(status="failed", error=describe_error(exc))
     else:
         record.update(values)
+    record.update(started_at=started.isoformat(timespec="milliseconds"),
+                  finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
+                  wall_s=round(time.perf_counter() - clock, 4))
     return record
 
 
@@ -116,77 +112,3 @@ def describe_error(exc: BaseException) -> str:
     else:
         text = f"{type(exc).__name__}: {exc}"
     return " ".join(text.split())
-
-
-def measure_group(group: str, config: PVTConfig, height: int, width: int, device: str, threads: int,
-                  batch_size: int, time_budget_s: float, warmup: int, repeats: int, amp_dtype: str | None,
-                  channels_last: bool, compile: bool, timeout_s: float | None = None) -> dict[str, Any]:
-    """The group's columns; raises on failure (``measure`` turns that into a failed row)."""
-    with torch_threads(threads):
-        if group == "params":
-            return _params(config)
-        if group == "flops":
-            return _flops(config, height, width)
-        work = Workload(build=functools.partial(build_model, config), height=height, width=width,
-                        batch_size=batch_size, in_chans=config.in_chans, num_classes=config.num_classes,
-                        device=device, amp_dtype=amp_dtype, channels_last=channels_last, compile=compile)
-        if group == "memory":
-            return _memory(work, threads, timeout_s)
-        return _throughput(work, config, warmup, repeats, time_budget_s, threads)
-
-
-def _params(config: PVTConfig) -> dict[str, Any]:
-    counts = count_params(build_model(config))
-    return {"params_m": counts.total_m, "trainable_params_m": counts.trainable_m}
-
-
-def _flops(config: PVTConfig, height: int, width: int) -> dict[str, Any]:
-    traced = count_flops(build_model(config), (height, width))
-    analytic = analytic_count(config, (height, width))
-    return {"gmacs": traced.gmacs, "attn_gmacs": traced.attn_gmacs, "gflops": traced.flops / 1e9,
-            "analytic_gmacs": analytic.gmacs, "flop_counter": traced.counter, "uncounted_ops": traced.uncounted_text()}
-
-
-def _memory(work: Workload, threads: int, timeout_s: float | None) -> dict[str, Any]:
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
-
-    def remaining() -> float | None:
-        if deadline is None:
-            return None
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise ChildTimeout(f"timed out after {timeout_s:g} s")
-        return left
-
-    def run(batch: int) -> tuple:
-        sized = work.with_batch(batch)
-        try:
-            return tuple(peak_memory(sized, kind, threads=threads, timeout_s=remaining()) for kind in ("infer", "train"))
-        except ChildTimeout:
-            raise ChildTimeout(f"timed out after {timeout_s:g} s") from None  # the whole limit, not the remainder
-
-    (infer, train), batch = with_batch_backoff(run, work.batch_size)
-    method = method_name(work.device)
-    if infer.reserved_bytes is not None:
-        method += (f" (max_memory_reserved: infer {infer.reserved_bytes / MIB:.1f} MiB,"
-                   f" train {train.reserved_bytes / MIB:.1f} MiB)")
-    return {"peak_mem_mib": infer.peak_bytes / MIB, "peak_mem_over_idle_mib": infer.over_idle_bytes / MIB,
-            "train_peak_mem_mib": train.peak_bytes / MIB, "train_peak_mem_over_idle_mib": train.over_idle_bytes / MIB,
-            "mem_method": method, "batch_size": batch}
-
-
-def _throughput(work: Workload, config: PVTConfig, warmup: int, repeats: int, time_budget_s: float,
-                threads: int) -> dict[str, Any]:
-    def run(batch: int) -> dict:
-        return measure_throughput(work.with_batch(batch), warmup=warmup, repeats=repeats, time_budget_s=time_budget_s)
-
-    timings, batch = with_batch_backoff(run, work.batch_size)
-    infer, train = timings["infer"], timings["train"]
-    dtype = work.amp_dtype if (work.device_type == "cuda" and work.amp_dtype) else "float32"
-    peak = matmul_peak_flops(work.device, dtype)
-    macs = analytic_count(config, (work.height, work.width)).macs
-    return {"infer_img_per_s_median": infer.img_per_s_median, "infer_img_per_s_iqr": infer.img_per_s_iqr,
-            "infer_latency_ms_median": infer.latency_ms_median, "train_img_per_s_median": train.img_per_s_median,
-            "train_img_per_s_iqr": train.img_per_s_iqr,
-            "mfu_infer": mfu(macs, infer.img_per_s_median, peak),
-            "mfu_train": mfu(macs, train.img_per_s_median, peak, train=True), "batch_size": batch, "threads": threads}

@@ -1,23 +1,35 @@
 """Throughput and latency of one step: warm-up, then timed repeats until a count or a time budget, reported
-as median and interquartile range (a mean hides the outliers a shared machine produces)."""
+as median and interquartile range, or percentiles (a mean hides the outliers a shared machine produces)."""
 
 from __future__ import annotations
 
 import gc
 import time
 from dataclasses import dataclass
+from typing import Iterable, Sequence
 
 import numpy as np
 
+from .sdpa import detect_sdpa_backend
 from .steps import Step, Workload, make_step, prepare, synchronize
 
 MIN_REPEATS = 3  # a spread needs a few points, whatever the budget
+
+
+def latency_percentiles(step_s: Sequence[float], percentiles: Iterable[float] = (50, 90)) -> dict[float, float]:
+    """Percentiles of step times, in milliseconds: numpy's linear interpolation between the closest ranks
+    (e.g. for 1..10 ms: p50 = 5.5, p90 = 9.1)."""
+    if not len(step_s):
+        raise ValueError("no step times to take percentiles of")
+    ms = 1000.0 * np.asarray(step_s, dtype=float)
+    return {p: float(np.percentile(ms, p)) for p in percentiles}
 
 
 @dataclass(frozen=True)
 class TimingResult:
     step_s: tuple[float, ...]  # wall time of each timed step (a whole batch)
     batch_size: int
+    sdpa_backend: str | None = None  # the attention kernel the step ran (sdpa.py); None when not asked
 
     @property
     def median_s(self) -> float:
@@ -37,8 +49,8 @@ class TimingResult:
         return float(q75 - q25)
 
     @property
-    def latency_ms_median(self) -> float:
-        """Median wall time of one step at ``batch_size`` (set batch 1 for single-image latency)."""
+    def batch_ms_median(self) -> float:
+        """Median wall time of one step of a whole batch of ``batch_size`` images (at batch 1: the latency)."""
         return 1000.0 * self.median_s
 
 
@@ -62,15 +74,20 @@ def time_step(step: Step, *, device: str, warmup: int, repeats: int, time_budget
 
 
 def measure_throughput(work: Workload, kinds: tuple[str, ...] = ("infer", "train"), *, warmup: int = 2,
-                       repeats: int = 10, time_budget_s: float = 5.0) -> dict[str, TimingResult]:
-    """Time each step kind on one prepared model (inference first: training changes the weights)."""
+                       repeats: int = 10, time_budget_s: float = 5.0,
+                       detect_sdpa: bool = False) -> dict[str, TimingResult]:
+    """Time each step kind on one prepared model (inference first: training changes the weights).
+
+    ``detect_sdpa``: after timing, run each kind once more under the profiler to name the attention kernel.
+    """
     prep = prepare(work)
     try:
         results = {}
         for kind in kinds:
             step = make_step(kind, prep, work)
             times = time_step(step, device=work.device, warmup=warmup, repeats=repeats, time_budget_s=time_budget_s)
-            results[kind] = TimingResult(tuple(times), work.batch_size)
+            backend = detect_sdpa_backend(step) if detect_sdpa else None
+            results[kind] = TimingResult(tuple(times), work.batch_size, backend)
         return results
     finally:
         del prep

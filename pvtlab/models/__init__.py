@@ -4,7 +4,7 @@ from . import presets  # noqa: F401  (registers the presets)
 from .config import PVTConfig
 from .pvt import PyramidVisionTransformer, build_model
 from .registry import create_model, get_config, list_models, register_model
-from .weights import load_weights
+from .weights import LoadReport, load_weights
 
 # Fields that set a model's size, and every other architecture field (the toggles and v1/v2 style choices).
 SIZE_FIELDS = ("embed_dims", "num_heads", "mlp_ratios", "depths", "sr_ratios", "patch_strides")
@@ -12,4 +12,4 @@ STYLE_FIELDS = ("patch_embed", "pos_embed", "ffn", "attention", "pool_size", "he
                 "ffn_relu", "conv_init", "qkv_bias")
 
 __all__ = ["PVTConfig", "PyramidVisionTransformer", "build_model", "create_model", "get_config", "list_models",
-           "register_model", "load_weights", "SIZE_FIELDS", "STYLE_FIELDS"]
+           "register_model", "load_weights", "LoadReport", "SIZE_FIELDS", "STYLE_FIELDS"]

@@ -19,7 +19,7 @@ class AbsolutePositionEmbed(nn.Module):
     """Learned table stored at the training grid, bilinearly resized to the actual grid of any input.
 
     Each stage compares the input grid with its own stored grid (the official v1 code compares every stage with
-    the stage-1 count, which crashes at twice the training size; see pvt_configs.yaml ``bug_at_2x``). Prefix
+    the stage-1 count, which crashes at twice the training size). Prefix
     rows (the v1 class-token slot) are kept as they are. Where the official code runs, outputs are the same.
     """
 

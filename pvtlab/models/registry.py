@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence, Union
 
-from .config import PVTConfig
+from torch import nn
+
+from .config import NUM_STAGES, PVTConfig
 from .pvt import PyramidVisionTransformer, build_model
 
 PresetFn = Callable[..., PVTConfig]
@@ -31,6 +33,18 @@ def get_config(name: str, **overrides: Any) -> PVTConfig:
     return _PRESETS[name](**overrides)
 
 
-def create_model(name: str, **overrides: Any) -> PyramidVisionTransformer:
-    """Build preset ``name`` with any ``PVTConfig`` field overridden (``num_classes`` included)."""
-    return build_model(get_config(name, **overrides))
+def create_model(name: str, *, features_only: bool = False,
+                 out_indices: Union[int, Sequence[int]] = tuple(range(NUM_STAGES)), **overrides: Any) -> nn.Module:
+    """Build preset ``name`` with any ``PVTConfig`` field overridden (``num_classes`` included).
+
+    ``features_only``: a backbone for detection or segmentation necks, as timm's ``features_only`` gives: its
+    forward returns the NCHW maps of the stages in ``out_indices`` (0..3, strides 4/8/16/32), and its
+    ``feature_info`` has ``channels()``, ``reduction()`` and ``module_name()``. It is timm's ``FeatureGetterNet``
+    around the model (stages after the last index and the head are dropped); its weights sit under ``model.``.
+    """
+    model = build_model(get_config(name, **overrides))
+    if not features_only:
+        return model
+    from timm.models._features import FeatureGetterNet
+
+    return FeatureGetterNet(model, out_indices=list(out_indices) if not isinstance(out_indices, int) else out_indices)

@@ -1,7 +1,9 @@
-"""``load_weights``: pvtlab, timm and official PVT checkpoints into a pvtlab model, safely and strictly."""
+"""``load_weights``: pvtlab, timm and official PVT checkpoints into a pvtlab model, safely; strictly by default, or
+whatever fits (an ablated variant of the checkpoint's model) with a report of what was skipped and why."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Union
 
@@ -58,19 +60,53 @@ def _summary(items: list[str], limit: int = 8) -> str:
     return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")
 
 
-def load_weights(model: nn.Module, source: Source) -> nn.Module:
-    """Load ``source`` (a state dict or a .pth/.pt/.safetensors path) into ``model`` strictly; returns ``model``."""
+@dataclass(frozen=True)
+class LoadReport:
+    """What ``load_weights`` did, key by key (model key names); like torch's ``load_state_dict`` result, with
+    the reason for each key that was not loaded."""
+
+    loaded: tuple[str, ...]
+    missing: tuple[str, ...]  # in the model, not in the checkpoint: they keep their current values
+    unexpected: tuple[str, ...]  # in the checkpoint, not in the model: ignored
+    shape_mismatch: dict[str, str]  # in both with different shapes: "checkpoint (..) vs model (..)", not loaded
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        """Every key not loaded -> why."""
+        return {**{k: "missing from the checkpoint (keeps its current value)" for k in self.missing},
+                **{k: "not in the model (ignored)" for k in self.unexpected},
+                **{k: f"shape differs: {why}" for k, why in self.shape_mismatch.items()}}
+
+    @property
+    def complete(self) -> bool:
+        return not (self.missing or self.unexpected or self.shape_mismatch)
+
+
+def compare_state_dicts(remapped: StateDict, expected: StateDict) -> LoadReport:
+    """Which checkpoint entries fit ``expected`` (a model's state dict), and why the others do not."""
+    common = set(expected) & set(remapped)
+    mismatch = {k: f"checkpoint {tuple(remapped[k].shape)} vs model {tuple(expected[k].shape)}"
+                for k in sorted(common) if remapped[k].shape != expected[k].shape}
+    return LoadReport(loaded=tuple(sorted(common - set(mismatch))), missing=tuple(sorted(set(expected) - common)),
+                      unexpected=tuple(sorted(set(remapped) - common)), shape_mismatch=mismatch)
+
+
+def load_weights(model: nn.Module, source: Source, strict: bool = True) -> LoadReport:
+    """Load ``source`` (a state dict or a .pth/.pt/.safetensors path) into ``model``; returns the ``LoadReport``.
+
+    ``strict`` (default): the checkpoint must fit exactly, else ``WeightsMismatchError`` naming missing and
+    unexpected keys and differing shapes, and nothing is loaded. ``strict=False``: every entry whose name and
+    shape fit is loaded (e.g. B2 weights into B2 with ``patch_embed="non_overlap"``: all but the patch
+    embeddings); the report says what was skipped and why.
+    """
     state_dict = read_state_dict(source) if isinstance(source, (str, Path)) else dict(source)
     remapped = remap_state_dict(state_dict, model)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(remapped))
-    unexpected = sorted(set(remapped) - set(expected))
-    shapes = sorted(f"{k} {tuple(remapped[k].shape)} vs model {tuple(expected[k].shape)}"
-                    for k in set(expected) & set(remapped) if remapped[k].shape != expected[k].shape)
-    if missing or unexpected or shapes:
-        parts = [f"missing keys: {_summary(missing)}" if missing else "",
-                 f"unexpected keys: {_summary(unexpected)}" if unexpected else "",
+    report = compare_state_dicts(remapped, model.state_dict())
+    if strict and not report.complete:
+        shapes = [f"{k} {why.replace('checkpoint ', '')}" for k, why in report.shape_mismatch.items()]
+        parts = [f"missing keys: {_summary(list(report.missing))}" if report.missing else "",
+                 f"unexpected keys: {_summary(list(report.unexpected))}" if report.unexpected else "",
                  f"shapes differ: {_summary(shapes)}" if shapes else ""]
         raise WeightsMismatchError("checkpoint does not fit the model; " + "; ".join(p for p in parts if p))
-    model.load_state_dict(remapped, strict=True)
-    return model
+    model.load_state_dict({k: remapped[k] for k in report.loaded}, strict=strict)
+    return report

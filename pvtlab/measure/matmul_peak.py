@@ -41,7 +41,11 @@ def _measure(device: str, dtype: torch.dtype, min_time_s: float) -> float:
     return 2.0 * n**3 / best
 
 
+def achieved_flops(macs_per_image: int, img_per_s: float, *, train: bool = False) -> float:
+    """FLOP/s a model achieved: 2 FLOPs per MAC per image; a training step counts 3x the forward FLOPs."""
+    return 2.0 * macs_per_image * img_per_s * (3.0 if train else 1.0)
+
+
 def mfu(macs_per_image: int, img_per_s: float, peak_flops: float, *, train: bool = False) -> float:
-    """Fraction of the matmul peak achieved; a training step counts 3x the forward FLOPs."""
-    achieved = 2.0 * macs_per_image * img_per_s * (3.0 if train else 1.0)
-    return achieved / peak_flops
+    """Fraction of the matmul peak achieved (``achieved_flops`` over ``peak_flops``)."""
+    return achieved_flops(macs_per_image, img_per_s, train=train) / peak_flops
