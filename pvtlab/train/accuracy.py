@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-import torch
+from timm.utils import random_seed
 from torch import nn
 from torch.utils.data import Dataset
 
@@ -144,7 +144,7 @@ def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: 
             raise UserInputError(f"image_size={image_size} is too small for this model; it needs at least "
                                  f"{config.min_input_size()} px (patch_strides {config.patch_strides}, "
                                  f"sr_ratios {config.sr_ratios}, attention {config.attention!r})")
-        torch.manual_seed(seed)
+        random_seed(seed)  # timm's: torch, numpy (Mixup) and python (augmentations) generators
         model = build_model(config)
         scale, resolved = build_scale(recipe, scaling, device=device, num_classes=num_classes, identity={
             "config": config.to_dict(), "data": dict(data), "image_size": image_size, "seed": seed,

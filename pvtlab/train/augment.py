@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from PIL import Image, ImageOps
 from timm.data import create_transform
 from torch.utils.data import Dataset
 
@@ -19,10 +20,28 @@ from .recipe import Recipe
 
 
 def paper_train_transform(recipe: Recipe, image_size: int) -> Callable:
-    return create_transform(image_size, is_training=True, auto_augment=recipe.auto_augment,
-                            color_jitter=recipe.color_jitter, interpolation=recipe.interpolation,
-                            re_prob=recipe.re_prob, re_mode=recipe.re_mode, re_count=1,
-                            mean=IMAGENET_MEAN, std=IMAGENET_STD)
+    transform = create_transform(image_size, is_training=True, auto_augment=recipe.auto_augment,
+                                 color_jitter=recipe.color_jitter, interpolation=recipe.interpolation,
+                                 re_prob=recipe.re_prob, re_mode=recipe.re_mode, re_count=1,
+                                 mean=IMAGENET_MEAN, std=IMAGENET_STD)
+    for step in transform.transforms:
+        for op in getattr(step, "ops", ()):
+            if op.name == "PosterizeIncreasing":
+                op.aug_fn = posterize_keeping
+    return transform
+
+
+def posterize_keeping(img: Image.Image, bits_to_keep: int, **_: object) -> Image.Image:
+    """timm's posterize, also for 0 bits kept (a black image, as Pillow < 13 gave).
+
+    RandAugment's increasing posterize keeps ``4 - 4 * level / 10`` bits; at the clipped top magnitude (m9
+    with std 0.5 reaches it in ~2% of draws) that is 0, which Pillow 13 rejects with a ValueError.
+    """
+    if bits_to_keep >= 8:
+        return img
+    if bits_to_keep <= 0:
+        return Image.new(img.mode, img.size)
+    return ImageOps.posterize(img, bits_to_keep)
 
 
 def paper_eval_transform(recipe: Recipe, image_size: int) -> Callable:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import pickle
 import random
@@ -63,8 +64,13 @@ def load_checkpoint(path: str | os.PathLike, fingerprint: str) -> dict[str, Any]
 
 
 def remove_checkpoint(path: str | os.PathLike | None) -> None:
-    if path is not None:
-        Path(path).unlink(missing_ok=True)
+    """Delete the checkpoint and any temp file a killed writer left beside it."""
+    if path is None:
+        return
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def rng_state() -> dict[str, Any]:

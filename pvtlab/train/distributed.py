@@ -18,6 +18,7 @@ from typing import Any, Callable
 import torch
 import torch.distributed as dist
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+from timm.utils import random_seed
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
 
@@ -113,4 +114,4 @@ def gather_across(value: Any, processes: Processes) -> list[Any]:
 def reseed_rank(seed: int, rank: int) -> None:
     """Give each process its own random stream after the (shared) model init; rank 0 keeps ``seed``'s."""
     if rank:
-        torch.manual_seed(seed + 1_000_003 * rank)
+        random_seed(seed, rank)

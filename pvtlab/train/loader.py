@@ -82,8 +82,10 @@ def train_loader(dataset: Dataset, *, batch_size: int, seed: int, world: int, ra
     """Full batches only (unless the split is smaller than one), ``EpochSampler`` order, per-item seeds."""
     drop_last = len(dataset) >= batch_size * world  # type: ignore[arg-type]
     sampler = EpochSampler(dataset, world=world, rank=rank, seed=seed, drop_last=drop_last)
+    # Its own generator: starting an iterator draws a worker base seed, which must not come from torch's global
+    # generator (drop-path draws from that one, and a resumed run starts one more iterator than a straight one).
     return DataLoader(SeededSamples(dataset, seed), batch_size=batch_size, sampler=sampler, drop_last=drop_last,
-                      num_workers=num_workers, pin_memory=pin_memory,
+                      num_workers=num_workers, pin_memory=pin_memory, generator=torch.Generator().manual_seed(seed),
                       persistent_workers=persistent_workers and num_workers > 0)
 
 
