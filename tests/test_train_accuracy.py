@@ -14,7 +14,8 @@ from pvtlab.train.accuracy import fit
 TINY = {"embed_dims": (16, 32, 64, 128), "depths": (1, 1, 1, 1), "mlp_ratios": (2, 2, 2, 2)}
 DATA = {"name": "synthetic", "num_train": 1024, "num_val": 512}
 FAST = {"image_size": 32, "batch_size": 32, "threads": 1, "progress": False}
-ROW_KEYS = {"top1_acc", "top5_acc", "val_loss", "train_time_s", "images_seen", "epochs", "loss_curve", "status"}
+ROW_KEYS = {"top1_acc", "top5_acc", "val_loss", "train_time_s", "images_seen", "epochs", "loss_curve", "status",
+            "recipe", "recipe_json", "nproc", "resumed_from_step"}
 
 
 def _tiny(**overrides) -> pvtlab.PVTConfig:

@@ -7,29 +7,39 @@ CPU training it ranks variants on the synthetic task; it is not an ImageNet numb
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-import torch
+from timm.utils import random_seed
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from ..data import build_datasets
+from ..data import build_datasets, validate_data_spec
 from ..errors import UserInputError
 from ..models import build_model
 from ..models.config import PVTConfig
 from ..threads import torch_threads
+from .augment import use_paper_transforms
+from .checkpoint import remove_checkpoint
+from .distributed import current_processes, launch, reseed_rank
+from .evaluate import score
 from .loop import TrainSettings, train
-from .metrics import evaluate
+from .recipe import QUICK, resolve_recipe
+from .scale import Scaling, build_scale
 
-DEFAULT_EPOCHS = 6  # used when neither epochs nor steps is given (synthetic default: 6 x 2048 images)
-EVAL_BATCH = 256
+DEFAULT_EPOCHS = QUICK.epochs  # used when neither epochs nor steps is given (synthetic default: 6 x 2048 images)
 
 
 def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: int | None = None,
-                 steps: int | None = None, seed: int = 0, batch_size: int = 64, lr: float = 2e-3,
-                 warmup: int | float = 0.1, label_smoothing: float = 0.1, clip_grad: float | None = 1.0,
-                 drop_path: float | None = None, threads: int | None = None, progress: bool = True,
+                 steps: int | None = None, seed: int = 0, batch_size: int | None = None, lr: float | None = None,
+                 warmup: int | float | None = None, label_smoothing: float | None = None,
+                 clip_grad: float | None = None, drop_path: float | None = None, recipe: str = "quick",
+                 recipe_options: Mapping[str, Any] | None = None, amp_dtype: str | None = "auto",
+                 channels_last: bool = False, compile: bool | str = False, num_workers: int | None = None,
+                 nproc_per_node: int = 1, checkpoint_path: str | os.PathLike | None = None,
+                 checkpoint_every_s: float = 600.0, threads: int | None = None, progress: bool = True,
                  device: str = "cpu") -> dict[str, Any]:
     """Train ``config`` from scratch on ``data`` at ``image_size`` px and score it.
 
@@ -37,21 +47,61 @@ def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int,
         config: the architecture; ``num_classes`` comes from the data and ``img_size`` is set to
             ``image_size`` (position tables, if any, are learned at the training grid, as PVTv1 does).
         data: a data spec (see ``pvtlab.data``).
-        epochs / steps: the budget, one of them (neither: ``DEFAULT_EPOCHS``).
-        seed: seeds the model init, the shuffling, drop-path and (synthetic) the training images.
-        warmup: steps (int) or a fraction of all steps (float) of linear warm-up before the cosine decay.
-        drop_path: stochastic-depth rate; None keeps ``config.drop_path_rate``.
-        threads: torch intra-op threads for this run (restored afterwards); None leaves them alone.
+        epochs / steps: the budget, one of them (neither: the recipe's, ``DEFAULT_EPOCHS`` for quick).
+        seed: seeds the model init, the data order, the augmentations, drop-path and (synthetic) the images.
+        batch_size, lr, warmup, label_smoothing, clip_grad, drop_path: None takes the recipe's value
+            (pvtlab/train/recipe.py). ``batch_size`` is per process; ``lr`` is for ``lr_batch`` images (paper:
+            512, quick: the per-process batch) and is scaled linearly to the global batch. ``warmup``: quick,
+            steps (int) or a fraction of all steps (float); paper, epochs. ``clip_grad`` 0 turns clipping off;
+            ``drop_path`` None on quick keeps ``config.drop_path_rate``.
+        recipe: ``quick`` (the laptop proxy) or ``paper`` (the papers' ImageNet recipe from timm's parts);
+            ``recipe_options`` sets any other recipe field (e.g. ``{ema: true, mixup: 0.0}``).
+        amp_dtype: ``auto`` (bfloat16 on CUDA, float32 on CPU), ``bfloat16``, ``float16`` (with a grad scaler)
+            or None/``none``. ``channels_last``, ``compile`` (True or a torch.compile mode): opt-in speed.
+        num_workers: DataLoader processes per training process (None: 0 on CPU, up to 8 on CUDA).
+        nproc_per_node: data-parallel processes on this machine (torch elastic launch; gloo on CPU, nccl on
+            CUDA); one row comes back, rank 0's.
+        checkpoint_path: where the training state is saved every ``checkpoint_every_s`` seconds and at each
+            epoch's end; an existing file there is resumed from; it is deleted when the row is returned.
+        threads: torch intra-op threads for this run (restored afterwards; split among the processes);
+            None leaves them alone.
 
     Returns:
-        ``top1_acc``, ``top5_acc`` (percent), ``val_loss`` (cross-entropy without smoothing), ``train_time_s``
-        (the optimization loop only), ``images_seen``, ``epochs`` (completed, fractional for a step budget),
-        ``loss_curve`` (training loss, at most 100 bucket means) and ``status`` "ok". Same seed, threads and
-        torch build on CPU give identical values except ``train_time_s``.
+        ``top1_acc``, ``top5_acc`` (percent), ``val_loss`` (cross-entropy without smoothing), with EMA on also
+        ``ema_top1_acc`` / ``ema_top5_acc``; ``train_time_s`` (the optimization loop only), ``images_seen``,
+        ``epochs`` (completed, fractional for a step budget), ``loss_curve`` (training loss of rank 0, at most
+        100 bucket means), ``recipe``, ``recipe_json`` (every resolved value), ``nproc``,
+        ``resumed_from_step`` and ``status`` "ok". Same seed, threads and torch build on CPU give identical
+        values except ``train_time_s``, resumed or not.
     """
-    return fit(config, data, image_size=image_size, epochs=epochs, steps=steps, seed=seed, batch_size=batch_size,
-               lr=lr, warmup=warmup, label_smoothing=label_smoothing, clip_grad=clip_grad, drop_path=drop_path,
-               threads=threads, progress=progress, device=device).row
+    scaling = Scaling(recipe=recipe, recipe_options=recipe_options, amp_dtype=amp_dtype, channels_last=channels_last,
+                      compile=compile, num_workers=num_workers, nproc_per_node=nproc_per_node,
+                      checkpoint_path=checkpoint_path, checkpoint_every_s=checkpoint_every_s)
+    kwargs = dict(config=config, data=data, image_size=image_size, epochs=epochs, steps=steps, seed=seed,
+                  batch_size=batch_size, lr=lr, warmup=warmup, label_smoothing=label_smoothing, clip_grad=clip_grad,
+                  drop_path=drop_path, threads=threads, progress=progress, device=device, scaling=scaling)
+    scaling.check()
+    resolve_recipe(recipe, config, arguments=kwargs, recipe_options=recipe_options, nproc=nproc_per_node)
+    if nproc_per_node == 1:
+        row = fit(**kwargs).row
+    else:
+        validate_data_spec(data)
+        if threads is not None:
+            kwargs["threads"] = max(1, threads // nproc_per_node)
+        row = launch(fit_row, kwargs, nproc=nproc_per_node, device=device)
+    remove_checkpoint(checkpoint_path)
+    return row
+
+
+def fit_row(**kwargs: Any) -> dict[str, Any]:
+    """``fit``'s row (the entry point of each launched process)."""
+    return fit(**kwargs).row
+
+
+def default_scaling() -> Scaling:
+    """``Scaling`` with run_accuracy's own defaults (its signature is where they live)."""
+    defaults = run_accuracy.__kwdefaults__ or {}
+    return Scaling(**{name: defaults[name] for name in Scaling.__dataclass_fields__})
 
 
 @dataclass
@@ -64,19 +114,28 @@ class Fit:
 
 
 def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: int | None, steps: int | None,
-        seed: int, batch_size: int, lr: float, warmup: int | float, label_smoothing: float,
-        clip_grad: float | None, drop_path: float | None, threads: int | None, progress: bool,
-        device: str) -> Fit:
-    """``run_accuracy`` keeping the model (benchmarks/train_speed.py scores the synthetic factors with it)."""
+        seed: int, batch_size: int | None, lr: float | None, warmup: int | float | None,
+        label_smoothing: float | None, clip_grad: float | None, drop_path: float | None, threads: int | None,
+        progress: bool, device: str, scaling: Scaling | None = None) -> Fit:
+    """``run_accuracy`` in this process (one rank of several, or alone), keeping the model (for closer looks)."""
+    scaling = scaling if scaling is not None else default_scaling()
+    world = current_processes(device).world
+    arguments = dict(batch_size=batch_size, lr=lr, warmup=warmup, label_smoothing=label_smoothing,
+                     clip_grad=clip_grad, drop_path=drop_path)
+    recipe = resolve_recipe(scaling.recipe, config, arguments=arguments, recipe_options=scaling.recipe_options,
+                            nproc=world)
     if epochs is None and steps is None:
-        epochs = DEFAULT_EPOCHS
-    settings = TrainSettings(epochs=epochs, steps=steps, batch_size=batch_size, lr=lr, warmup=warmup,
-                             label_smoothing=label_smoothing, clip_grad=clip_grad, seed=seed)
+        epochs = recipe.epochs
+    settings = TrainSettings(epochs=epochs, steps=steps, batch_size=recipe.batch_size, lr=recipe.peak_lr,
+                             weight_decay=recipe.weight_decay,
+                             warmup=recipe.warmup if recipe.name == "quick" else 0,  # paper: epochs, in parts.py
+                             label_smoothing=recipe.label_smoothing, clip_grad=recipe.clip_grad, seed=seed)
     with torch_threads(threads):
         train_set, val_set, num_classes = build_datasets(data, image_size, seed)
+        transform = use_paper_transforms(recipe, image_size, train_set, val_set) if recipe.name == "paper" else None
         overrides: dict[str, Any] = {"num_classes": num_classes, "img_size": image_size}
-        if drop_path is not None:
-            overrides["drop_path_rate"] = drop_path
+        if recipe.drop_path is not None:
+            overrides["drop_path_rate"] = recipe.drop_path
         try:
             config = config.replace(**overrides)
         except ValueError as err:
@@ -85,17 +144,25 @@ def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: 
             raise UserInputError(f"image_size={image_size} is too small for this model; it needs at least "
                                  f"{config.min_input_size()} px (patch_strides {config.patch_strides}, "
                                  f"sr_ratios {config.sr_ratios}, attention {config.attention!r})")
-        torch.manual_seed(seed)
+        random_seed(seed)  # timm's: torch, numpy (Mixup) and python (augmentations) generators
         model = build_model(config)
-        result = train(model, train_set, settings, progress=progress, device=device,
-                       desc=f"{data['name']} seed={seed}")
-        metrics = evaluate(model, DataLoader(val_set, batch_size=EVAL_BATCH, shuffle=False), device=device)
+        scale, resolved = build_scale(recipe, scaling, device=device, num_classes=num_classes, identity={
+            "config": config.to_dict(), "data": dict(data), "image_size": image_size, "seed": seed,
+            "epochs": epochs, "steps": steps})
+        reseed_rank(seed, scale.processes.rank)
+        result = train(model, train_set, settings, progress=progress and scale.processes.main, device=device,
+                       desc=f"{data['name']} seed={seed}", scale=scale)
+        metrics = score(model, result.ema, val_set, scale.runtime)
     row = {
         **metrics,
         "train_time_s": round(result.train_time_s, 3),
         "images_seen": result.images_seen,
         "epochs": round(result.epochs, 4),
         "loss_curve": result.loss_curve,
+        "recipe": recipe.name,
+        "recipe_json": json.dumps({**resolved, "train_transform": transform}, sort_keys=True),
+        "nproc": world,
+        "resumed_from_step": result.resumed_from_step,
         "status": "ok",
     }
     return Fit(row, model, val_set)

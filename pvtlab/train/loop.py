@@ -12,14 +12,16 @@ import math
 import time
 from dataclasses import dataclass, field
 
-import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from ..errors import UserInputError
-from .schedule import lr_factor, warmup_steps
+from .loader import epoch_batches, steps_per_epoch, train_loader
+from .parts import build_parts, parameter_groups  # noqa: F401  (parameter_groups: imported from here too)
+from .preemption import Progress
+from .scale import Scale, plain_scale
+from .schedule import warmup_steps
 
 LOSS_CURVE_POINTS = 100  # the stored curve is at most this many bucket means (a grid cell keeps it as JSON)
 
@@ -74,17 +76,8 @@ class TrainResult:
     images_seen: int = 0
     steps: int = 0
     epochs: float = 0.0
-
-
-def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """Decay matrices and conv kernels only; norms, biases, position tables and class tokens stay free."""
-    decay, no_decay = [], []
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        free = param.ndim <= 1 or ".pos_embed." in name or ".prefix." in name
-        (no_decay if free else decay).append(param)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    resumed_from_step: int = 0  # 0: ran uninterrupted
+    ema: nn.Module | None = None  # the EMA weights, when the recipe keeps them
 
 
 def downsample_curve(values: list[float], points: int = LOSS_CURVE_POINTS) -> list[float]:
@@ -96,47 +89,59 @@ def downsample_curve(values: list[float], points: int = LOSS_CURVE_POINTS) -> li
 
 
 def train(model: nn.Module, train_set: Dataset, settings: TrainSettings, *, progress: bool = True,
-          device: str = "cpu", desc: str = "train") -> TrainResult:
-    """Train ``model`` in place on ``train_set`` for the budget in ``settings``; returns the loss curve and counts."""
-    drop_last = len(train_set) >= settings.batch_size  # full batches only, unless the set is smaller than one
-    loader = DataLoader(train_set, batch_size=settings.batch_size, shuffle=True, drop_last=drop_last,
-                        generator=torch.Generator().manual_seed(settings.seed), num_workers=0)
-    steps_per_epoch = len(loader)
-    total = settings.steps if settings.steps is not None else settings.epochs * steps_per_epoch
-    warmup = warmup_steps(settings.warmup, total)
+          device: str = "cpu", desc: str = "train", scale: Scale | None = None) -> TrainResult:
+    """Train ``model`` in place on ``train_set`` for the budget in ``settings``; returns the loss curve and counts.
 
-    model.to(device).train()
-    optimizer = torch.optim.AdamW(parameter_groups(model, settings.weight_decay), lr=settings.lr)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, warmup))
-    losses: list[float] = []
-    result = TrainResult()
-    bar = tqdm(total=total, desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
-    start = time.perf_counter()
-    while result.steps < total:
-        for images, targets in loader:
-            images, targets = images.to(device), targets.to(device)
-            loss = F.cross_entropy(model(images), targets, label_smoothing=settings.label_smoothing)
+    ``scale`` (scale.py) brings the recipe's optimizer, schedule, loss and Mixup/EMA (parts.py), AMP and DDP
+    (runtime.py) and checkpoints (preemption.py); None is the quick recipe with ``settings``' values.
+    """
+    if scale is None:
+        scale = plain_scale(batch_size=settings.batch_size, lr=settings.lr, weight_decay=settings.weight_decay,
+                            warmup=settings.warmup, label_smoothing=settings.label_smoothing,
+                            clip_grad=settings.clip_grad, device=device)
+    runtime, processes, speed = scale.runtime, scale.processes, scale.runtime.speed
+    loader = train_loader(train_set, batch_size=settings.batch_size, seed=settings.seed, world=processes.world,
+                          rank=processes.rank, num_workers=speed.num_workers, pin_memory=speed.pin_memory,
+                          persistent_workers=speed.persistent_workers)
+    per_epoch = steps_per_epoch(loader)
+    total = settings.steps if settings.steps is not None else settings.epochs * per_epoch
+    runner = runtime.prepare(model)
+    parts = build_parts(model, scale.recipe, num_classes=scale.num_classes, steps_per_epoch=per_epoch,
+                        total_steps=total)
+    done = Progress()
+    resumed = scale.preemption.resume(model, parts, runtime, done) if scale.preemption is not None else 0
+    model.train()
+    bar = tqdm(total=total, initial=done.steps, desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
+    start = time.perf_counter() - done.train_time_s
+    while done.steps < total:
+        epoch, first = divmod(done.steps, per_epoch)
+        for images, targets in epoch_batches(loader, epoch, first):
+            images, targets = runtime.inputs(images, targets)
+            if parts.mixup is not None:
+                images, targets = parts.mixup(images, targets)
+            with runtime.autocast():
+                loss = parts.loss(runner(images), targets)
             value = loss.item()
             if not math.isfinite(value):
                 bar.close()
-                raise FloatingPointError(f"training loss became {value} at step {result.steps}; "
-                                         f"lower lr (now {settings.lr}) or keep clip_grad on")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if settings.clip_grad:
-                nn.utils.clip_grad_norm_(model.parameters(), settings.clip_grad)
-            optimizer.step()
-            scheduler.step()
-            losses.append(value)
-            result.steps += 1
-            result.images_seen += len(targets)
+                raise FloatingPointError(f"training loss became {value} at step {done.steps}; "
+                                         f"lower lr (now {scale.recipe.peak_lr}) or keep clip_grad on")
+            runtime.backward_step(loss, parts.optimizer, model, parts.clip_grad)
+            done.steps += 1
+            parts.advance(done.steps)
+            if parts.ema is not None:
+                parts.ema.update(model, step=done.steps)
+            done.losses.append(value)
+            done.images_seen += len(images) * processes.world
             bar.update(1)
-            if result.steps % 10 == 0 or result.steps == total:
+            if done.steps % 10 == 0 or done.steps == total:
                 bar.set_postfix(loss=f"{value:.3f}")
-            if result.steps == total:
+            if done.steps == total:
                 break
-    result.train_time_s = time.perf_counter() - start
+            if scale.preemption is not None and scale.preemption.due(epoch_end=done.steps % per_epoch == 0):
+                done.train_time_s = time.perf_counter() - start
+                scale.preemption.save(model, parts, runtime, done)
     bar.close()
-    result.loss_curve = downsample_curve(losses)
-    result.epochs = result.steps / steps_per_epoch
-    return result
+    return TrainResult(loss_curve=downsample_curve(done.losses), train_time_s=time.perf_counter() - start,
+                       images_seen=done.images_seen, steps=done.steps, epochs=done.steps / per_epoch,
+                       resumed_from_step=resumed, ema=parts.ema.module if parts.ema is not None else None)

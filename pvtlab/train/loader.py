@@ -1,0 +1,105 @@
+"""The training data order: one permutation per epoch from (seed, epoch), split across processes, resumable.
+
+Why not ``DataLoader(shuffle=True)``: a preempted run must continue the *same* permutation from the batch it
+stopped at, and a DDP run must give each process its own part of it. ``EpochSampler`` is torch's
+``DistributedSampler`` (the permutation is ``randperm(n, seed + epoch)``, rank r takes every world-th index)
+that can start mid-epoch. It hands out ``(epoch, index)`` pairs so that ``SeededSamples`` can seed each image's
+random augmentation from (seed, epoch, index): the same image gets the same crop whether it is loaded in the
+main process or a worker, before or after a resume. The data order therefore needs no generator state in a
+checkpoint: (epoch, batches done) is all of it.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, get_worker_info
+
+
+class EpochSampler(DistributedSampler):
+    """DistributedSampler over ``(epoch, index)`` pairs that can skip the first ``start`` items of an epoch."""
+
+    def __init__(self, dataset: Dataset, *, world: int, rank: int, seed: int, drop_last: bool) -> None:
+        super().__init__(dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed, drop_last=drop_last)
+        self.start = 0
+
+    def set_position(self, epoch: int, start: int) -> None:
+        self.set_epoch(epoch)
+        self.start = start
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]
+        indices = list(super().__iter__())[self.start:]
+        return iter([(self.epoch, i) for i in indices])
+
+    def __len__(self) -> int:
+        return self.num_samples - self.start
+
+
+def sample_seed(seed: int, epoch: int, index: int) -> int:
+    return ((seed * 1_000_003 + epoch) * 100_000_007 + index) & 0x7FFF_FFFF
+
+
+class SeededSamples(Dataset):
+    """``dataset[index]`` with python, numpy and torch seeded from (seed, epoch, index) for that one item.
+
+    In a worker process the generators are simply reseeded; in the main process their states are put back
+    afterwards, so the training loop's own random draws (drop-path, Mixup) do not depend on the data.
+    """
+
+    def __init__(self, dataset: Dataset, seed: int) -> None:
+        self.dataset, self.seed = dataset, seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: tuple[int, int]) -> Any:
+        epoch, index = key
+        seed = sample_seed(self.seed, epoch, index)
+        if get_worker_info() is not None:
+            _seed_all(seed)
+            return self.dataset[index]
+        py_state, np_state = random.getstate(), np.random.get_state()
+        with torch.random.fork_rng(devices=[]):
+            _seed_all(seed)
+            try:
+                return self.dataset[index]
+            finally:
+                random.setstate(py_state)
+                np.random.set_state(np_state)
+
+
+def _seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train_loader(dataset: Dataset, *, batch_size: int, seed: int, world: int, rank: int, num_workers: int,
+                 pin_memory: bool, persistent_workers: bool) -> DataLoader:
+    """Full batches only (unless the split is smaller than one), ``EpochSampler`` order, per-item seeds."""
+    drop_last = len(dataset) >= batch_size * world  # type: ignore[arg-type]
+    sampler = EpochSampler(dataset, world=world, rank=rank, seed=seed, drop_last=drop_last)
+    # Its own generator: starting an iterator draws a worker base seed, which must not come from torch's global
+    # generator (drop-path draws from that one, and a resumed run starts one more iterator than a straight one).
+    return DataLoader(SeededSamples(dataset, seed), batch_size=batch_size, sampler=sampler, drop_last=drop_last,
+                      num_workers=num_workers, pin_memory=pin_memory, generator=torch.Generator().manual_seed(seed),
+                      persistent_workers=persistent_workers and num_workers > 0)
+
+
+def steps_per_epoch(loader: DataLoader) -> int:
+    """Batches in a whole epoch, whatever position the sampler was last set to."""
+    sampler = loader.sampler
+    assert isinstance(sampler, EpochSampler)
+    n = sampler.num_samples
+    return n // loader.batch_size if loader.drop_last else -(-n // loader.batch_size)  # type: ignore[operator]
+
+
+def epoch_batches(loader: DataLoader, epoch: int, start_batch: int) -> DataLoader:
+    """The loader positioned at batch ``start_batch`` of ``epoch`` (iterate it once for the rest of that epoch)."""
+    sampler = loader.sampler
+    assert isinstance(sampler, EpochSampler)
+    sampler.set_position(epoch, start_batch * loader.batch_size)  # type: ignore[operator]
+    return loader

@@ -1,0 +1,109 @@
+"""How a training step runs on its device: AMP, channels_last, torch.compile, DDP wrapping, loader workers.
+
+On CUDA the defaults aim at speed: bf16 autocast (fp16 runs with ``torch.amp.GradScaler``), DataLoader worker
+processes with pinned memory and persistent workers. On CPU the defaults keep runs exact and reproducible:
+float32, no workers (``num_workers`` > 0 is allowed and keeps results the same: every image's augmentation
+is seeded by itself, loader.py). ``channels_last`` and ``compile`` are opt-in everywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from typing import Any, ContextManager
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from ..errors import UserInputError
+from .distributed import Processes
+
+AMP_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
+AMP_CHOICES = ("auto", "none", *AMP_DTYPES)
+MAX_WORKERS = 8  # loader processes per training process on CUDA by default
+
+
+@dataclass(frozen=True)
+class Speed:
+    """Resolved device-speed settings (recorded in ``recipe_json``)."""
+
+    device: str
+    amp_dtype: str | None
+    channels_last: bool
+    compile: str | None  # torch.compile mode, None: eager
+    num_workers: int
+    pin_memory: bool
+    persistent_workers: bool
+
+
+def resolve_speed(device: str, *, amp_dtype: str | None, channels_last: bool, compile: bool | str,
+                  num_workers: int | None, nproc: int) -> Speed:
+    kind = torch.device(device).type
+    amp = "none" if amp_dtype is None else amp_dtype
+    if amp not in AMP_CHOICES:
+        raise UserInputError(f"amp_dtype={amp_dtype!r} is not allowed; choose one of {list(AMP_CHOICES)} or None")
+    if amp == "auto":
+        amp = "bfloat16" if kind == "cuda" else "none"
+    if not isinstance(channels_last, bool):
+        raise UserInputError(f"channels_last={channels_last!r} is not allowed; give true or false")
+    if compile is True:
+        mode: str | None = "default"
+    elif compile is False or compile is None:
+        mode = None
+    elif isinstance(compile, str):
+        mode = compile
+    else:
+        raise UserInputError(f"compile={compile!r} is not allowed; give false, true or a torch.compile mode")
+    if num_workers is None:
+        num_workers = min(MAX_WORKERS, max(1, (os.cpu_count() or 1) // nproc)) if kind == "cuda" else 0
+    if not isinstance(num_workers, int) or isinstance(num_workers, bool) or num_workers < 0:
+        raise UserInputError(f"num_workers={num_workers!r} is not allowed; give an integer >= 0 or None")
+    return Speed(device=device, amp_dtype=None if amp == "none" else amp, channels_last=channels_last,
+                 compile=mode, num_workers=num_workers, pin_memory=kind == "cuda",
+                 persistent_workers=num_workers > 0)
+
+
+class Runtime:
+    """Applies ``Speed`` and the process group to one training run."""
+
+    def __init__(self, speed: Speed, processes: Processes) -> None:
+        self.speed, self.processes = speed, processes
+        self.device = processes.device
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=speed.amp_dtype == "float16")
+
+    def prepare(self, model: nn.Module) -> nn.Module:
+        """Move ``model`` (in place) and return what the step calls: DDP-wrapped and/or compiled as asked."""
+        model.to(self.device)
+        if self.speed.channels_last:
+            model.to(memory_format=torch.channels_last)
+        runner: nn.Module = model
+        if self.processes.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            runner = DistributedDataParallel(model, device_ids=ids)
+        if self.speed.compile is not None:
+            runner = torch.compile(runner, mode=self.speed.compile)  # type: ignore[assignment]
+        return runner
+
+    def inputs(self, images: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        images = images.to(self.device, non_blocking=True)
+        if self.speed.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images, targets.to(self.device, non_blocking=True)
+
+    def autocast(self) -> ContextManager[Any]:
+        if self.speed.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=AMP_DTYPES[self.speed.amp_dtype])
+
+    def backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, model: nn.Module,
+                      clip_grad: float | None) -> None:
+        """zero_grad, backward (scaled for fp16), optional clipping of the true gradients, optimizer step."""
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if clip_grad:
+            self.scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+        self.scaler.step(optimizer)
+        self.scaler.update()
