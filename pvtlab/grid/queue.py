@@ -134,7 +134,7 @@ class Queue:
         states = self.states()
         for trial in self.trials():
             cid = trial.user_attrs.get("cell_id")
-            if trial.state == TrialState.WAITING and (cid not in wanted or cid in skip or states[cid] == DONE):
+            if trial.state == TrialState.WAITING and (cid not in wanted or cid in skip or states.get(cid) == DONE):
                 self._close(trial._trial_id, DROPPED)
         states = self.states()
         added = 0
