@@ -67,7 +67,7 @@ class Cell:
         return canonical_json(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> "Cell":
+    def from_json(cls, text: str) -> Cell:
         raw = json.loads(text)
         raw["aliases"] = tuple(raw.get("aliases", ()))
         return cls(**raw)

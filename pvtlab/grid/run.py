@@ -20,16 +20,14 @@ from pvtlab.files import write_text_atomic
 from pvtlab.layout import GRID_FILE, SPEC_COPY
 
 from .cells import Cell
-from .dryrun import dry_run
-from .estimate import makespan, ordered, seconds
-from .execute import cell_runner, current_labels
+from .estimate import dry_run, makespan, ordered, seconds
 from .local import run_inline, run_spawned
 from .plan import Options, Plan, plan
 from .progress import counts, duration
 from .queue import Queue
 from .results import ResultsFile
 from .storage import open_storage, retrying
-from .worker import EXIT_INTERRUPTED, work
+from .worker import EXIT_INTERRUPTED, cell_runner, current_labels, work
 
 
 def run(opts: Options, out: TextIO | None = None, err: TextIO | None = None) -> int:
