@@ -65,6 +65,13 @@ def seconds(cell: Cell, threads: int = 1) -> float:
     return fixed + variable / max(1.0, threads ** 0.8)
 
 
+def wall_time(cells: list[Cell], threads: int, workers: int) -> float:
+    """Estimated wall time of running ``cells``: timed cells one after another (each runs alone on the
+    machine), the others spread over the workers."""
+    timed = sum(seconds(c, threads) for c in cells if c.timed)
+    return timed + makespan([seconds(c, threads) for c in cells if not c.timed], workers)
+
+
 def makespan(costs: list[float], workers: int) -> float:
     """Wall time of running ``costs`` longest-first on ``workers`` workers (greedy list scheduling)."""
     loads = [0.0] * max(1, workers)
@@ -87,35 +94,36 @@ def dry_run(the_plan: Plan, opts: Options, out: TextIO) -> int:
     results = ResultsFile(the_plan.results_dir)
     rows = results.by_id()
     table: list[tuple[str, ...]] = []
-    per_group: dict[str, dict[str, list[float] | int]] = {}
+    per_group: dict[str, dict[str, list[Cell] | int]] = {}
     for cell in ordered(grid.cells, threads):
         status = rows.get(cell.cell_id, {}).get("status") or "to run"
         if status == "failed" and opts.retry_failed:
             status = "retry"
         cost = seconds(cell, threads)
-        group = per_group.setdefault(cell.group, {"cells": 0, "ok": 0, "failed": 0, "costs": []})
+        group = per_group.setdefault(cell.group, {"cells": 0, "ok": 0, "failed": 0, "to_run": []})
         group["cells"] += 1
         group["ok"] += status == "ok"
         group["failed"] += status == "failed"
         if status in ("to run", "retry"):
-            group["costs"].append(cost)
+            group["to_run"].append(cell)
         names = "; ".join((f"{cell.model}:{cell.variant}", *cell.aliases))
         table.append((status, cell.group, names, str(cell.resolution), "" if cell.seed is None else str(cell.seed),
                       f"{cost:.1f}s"))
     print(f"{'group':12}{'cells':>6}{'to run':>8}{'done':>6}{'failed':>8}{'estimated':>12}", file=out)
-    costs: list[float] = []
+    left: list[Cell] = []
     for name, group in per_group.items():
-        costs += group["costs"]
-        print(f"{name:12}{group['cells']:>6}{len(group['costs']):>8}{group['ok']:>6}{group['failed']:>8}"
-              f"{duration(makespan(group['costs'], workers)):>12}", file=out)
-    to_run = len(costs)
+        left += group["to_run"]
+        print(f"{name:12}{group['cells']:>6}{len(group['to_run']):>8}{group['ok']:>6}{group['failed']:>8}"
+              f"{duration(wall_time(group['to_run'], threads, workers)):>12}", file=out)
+    to_run = len(left)
     done = sum(g["ok"] for g in per_group.values())
     failed = sum(g["failed"] for g in per_group.values())
     ids = {cell.cell_id for cell in grid.cells}
     stale = sum(cid not in ids for cid in rows)
     print(f"\n{len(grid.cells)} cells: {to_run} to run, {done} done, {failed} failed"
           f"{' (--retry-failed reruns them)' if failed and not opts.retry_failed else ''}; estimated "
-          f"{duration(makespan(costs, workers))} on {workers} worker(s) x {threads} thread(s) (a rough guide)",
+          f"{duration(wall_time(left, threads, workers))} on {workers} worker(s) x {threads} thread(s), timed "
+          f"cells one at a time (a rough guide)",
           file=out)
     if stale:
         print(f"{stale} row(s) of {results.path} are not cells of this spec; a run keeps them, "
