@@ -27,7 +27,7 @@ from .plan import Options, Plan
 from .progress import Counts, Progress, counts
 from .queue import Queue
 from .results import ResultsFile
-from .storage import retrying
+from .storage import is_operational, retrying
 from .worker import EXIT_INTERRUPTED, cell_runner, current_labels, work
 
 STOP_GRACE_S = 30.0
@@ -83,8 +83,9 @@ def run_inline(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile
         while not stop.wait(opts.poll_s):
             try:
                 bar.update(counts(the_plan.grid, queue.states(), results.by_id()))
-            except Exception:  # noqa: BLE001  (the bar only reads; the worker's own calls report real errors)
-                pass
+            except Exception as exc:
+                if not is_operational(exc):  # a busy database only delays the bar; anything else is a bug
+                    raise
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
