@@ -46,7 +46,6 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import (
     BaseStorage,
-    RetryHeartbeatStaleTrialCallback,
     fail_stale_trials,
 )
 from optuna.storages._heartbeat import (
@@ -60,7 +59,7 @@ from pvtlab.errors import UserInputError
 
 from .cells import Cell
 from .hostlock import file_lock
-from .storage import StorageSpec
+from .storage import Requeue, StorageSpec
 
 OK, FAILED, INTERRUPTED, DROPPED = "ok", "cell_failed", "interrupted", "dropped"
 # What a cell looks like from the queue: done, failed, running, waiting, or absent (needs enqueueing).
@@ -244,7 +243,7 @@ class Queue:
             return 0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            RetryHeartbeatStaleTrialCallback()(self.study, self.storage.get_trial(trial_id))
+            Requeue()(self.study, self.storage.get_trial(trial_id))
         return 1
 
     def _close(self, trial_id: int, outcome: str) -> None:
