@@ -8,7 +8,7 @@ through ``run_ablation.py``, in fresh results folders, once with ``--workers 1``
   steady/min counts only the window in which every worker was running cells (a second worker that is still
   importing torch while the first one works is start-up, not scaling).
 - overhead per cell: each worker's busy span minus the time its cells spent measuring (``wall_s``), per cell:
-  claiming through the storage, the lease heartbeat, writing the row. Goal: < 5% of the mean cell time.
+  claiming through the storage, the heartbeat, storing the row and rewriting cells.csv. Goal: < 5% of the mean cell time.
 - Goal for scaling: 2 workers >= 1.8x the cells/min of one on a machine with >= 2 free cores (the load
   average printed before and after says how free they were). CPU s is the CPU time of the whole run (every
   process): about equal for 1 and 2 workers means the runner adds no work, and a speed-up short of 2x comes

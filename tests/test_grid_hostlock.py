@@ -11,21 +11,26 @@ from pvtlab.grid.hostlock import cell_slot
 CTX = mp.get_context("fork")
 
 
+def _note(log: str, line: str) -> None:
+    with open(log, "a") as handle:
+        handle.write(line)
+
+
 def _untimed(study: str, log: str, hold_s: float, started: mp.Event) -> None:
     with cell_slot(study, timed=False):
-        Path(log).open("a").write("untimed-start\n")
+        _note(log, "untimed-start\n")
         started.set()
         time.sleep(hold_s)
-        Path(log).open("a").write("untimed-end\n")
+        _note(log, "untimed-end\n")
 
 
 def _timed(study: str, log: str, entered: mp.Event, release: mp.Event) -> None:
     with cell_slot(study, timed=True) as seen:
-        Path(log).open("a").write("timed-start\n")
+        _note(log, "timed-start\n")
         entered.set()
         release.wait(30)
-        Path(log).open("a").write(f"timed-end {seen.concurrent_cells}\n")
-    Path(log).open("a").write(f"alone {seen.timed_alone} {seen.concurrent_cells}\n")
+        _note(log, f"timed-end {seen.concurrent_cells}\n")
+    _note(log, f"alone {seen.timed_alone} {seen.concurrent_cells}\n")
 
 
 def test_a_timed_cell_waits_for_the_cell_in_flight_and_is_alone(tmp_path):

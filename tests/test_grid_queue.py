@@ -95,6 +95,8 @@ def test_a_dead_workers_cell_goes_back_to_the_queue_once(kind, tmp_path):
         time.sleep(3.5)  # past the grace period, by the database's clock
     queue.requeue_dead()
     assert queue.states()[dead_cell] == WAITING
+    copy = [t for t in queue.trials() if t.state == TrialState.WAITING and t.user_attrs["cell_id"] == dead_cell]
+    assert len(copy) == 1 and "worker" not in copy[0].user_attrs  # the copy is nobody's yet
     queue.requeue_dead()
     ran = []
     while (claim := queue.claim()) is not None:

@@ -25,7 +25,7 @@ from typing import Any
 from pvtlab.models import STYLE_FIELDS, PVTConfig, get_config, list_models
 
 from .spec import Spec, bad
-from .variants import Entry, position_of, resolve_entries
+from .variants import Entry, resolve_entries
 
 # Groups whose result depends on the device they run on; params and FLOPs do not.
 DEVICE_GROUPS = ("memory", "throughput", "accuracy")
@@ -67,7 +67,7 @@ class Cell:
         return canonical_json(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> "Cell":
+    def from_json(cls, text: str) -> Cell:
         raw = json.loads(text)
         raw["aliases"] = tuple(raw.get("aliases", ()))
         return cls(**raw)
@@ -257,8 +257,4 @@ def _add(cells: dict[str, Cell], entry: Entry, model: str, config: PVTConfig, gr
     path_step = old.path_step if old.path_step is not None else entry.path_step
     cells[cid] = Cell(**{**asdict(old), "aliases": (*old.aliases, label), "path_step": path_step,
                          "in_factorial": old.in_factorial or entry.in_factorial})
-
-
-def describe_position(config: dict[str, Any]) -> str:
-    return position_of(PVTConfig(**config))
 

@@ -1,4 +1,4 @@
-"""A rough cost per cell, for ``--dry-run`` and for dispatching the longest cells first.
+"""A rough cost per cell, the dispatch order, and ``--dry-run``, which prints what a run would do and cost.
 
 seconds = fixed + per_gmac * GMACs (the closed-form count at the cell's resolution; times the batch for
 throughput, which also spends its time budget; times the training images for accuracy). The coefficients
@@ -9,9 +9,14 @@ resolved settings (cells.py), so the estimate runs on the values the measurement
 
 from __future__ import annotations
 
+from typing import TextIO
+
 from pvtlab.measure.analytic import analytic_count
 
 from .cells import Cell
+from .plan import Options, Plan
+from .progress import duration
+from .results import ResultsFile
 
 # group -> (fixed seconds, seconds per GMAC of one image at the cell's resolution), 1 CPU thread; fitted on
 # cells.csv of the default grid run on 2 otherwise idle cores (memory's fixed part is its two fresh processes).
@@ -60,6 +65,13 @@ def seconds(cell: Cell, threads: int = 1) -> float:
     return fixed + variable / max(1.0, threads ** 0.8)
 
 
+def wall_time(cells: list[Cell], threads: int, workers: int) -> float:
+    """Estimated wall time of running ``cells``: timed cells one after another (each runs alone on the
+    machine), the others spread over the workers."""
+    timed = sum(seconds(c, threads) for c in cells if c.timed)
+    return timed + makespan([seconds(c, threads) for c in cells if not c.timed], workers)
+
+
 def makespan(costs: list[float], workers: int) -> float:
     """Wall time of running ``costs`` longest-first on ``workers`` workers (greedy list scheduling)."""
     loads = [0.0] * max(1, workers)
@@ -72,3 +84,59 @@ def ordered(cells: tuple[Cell, ...] | list[Cell], threads: int) -> list[Cell]:
     """Dispatch order: timed cells first (each runs alone on its machine, so they are not left to queue behind
     a stream of others), then longest first, so the last minutes are not one long cell while the others idle."""
     return sorted(cells, key=lambda c: (not c.timed, -seconds(c, threads)))
+
+
+def dry_run(the_plan: Plan, opts: Options, out: TextIO) -> int:
+    """One line per group (cells, to run, done, failed, estimated time), how many rows of cells.csv the spec
+    no longer has (a run marks them stale), and with ``--verbose`` every cell in a table sized to its contents;
+    runs and writes nothing."""
+    grid, threads, workers = the_plan.grid, the_plan.threads, opts.workers
+    results = ResultsFile(the_plan.results_dir)
+    rows = results.by_id()
+    table: list[tuple[str, ...]] = []
+    per_group: dict[str, dict[str, list[Cell] | int]] = {}
+    for cell in ordered(grid.cells, threads):
+        status = rows.get(cell.cell_id, {}).get("status") or "to run"
+        if status == "failed" and opts.retry_failed:
+            status = "retry"
+        cost = seconds(cell, threads)
+        group = per_group.setdefault(cell.group, {"cells": 0, "ok": 0, "failed": 0, "to_run": []})
+        group["cells"] += 1
+        group["ok"] += status == "ok"
+        group["failed"] += status == "failed"
+        if status in ("to run", "retry"):
+            group["to_run"].append(cell)
+        names = "; ".join((f"{cell.model}:{cell.variant}", *cell.aliases))
+        table.append((status, cell.group, names, str(cell.resolution), "" if cell.seed is None else str(cell.seed),
+                      f"{cost:.1f}s"))
+    print(f"{'group':12}{'cells':>6}{'to run':>8}{'done':>6}{'failed':>8}{'estimated':>12}", file=out)
+    left: list[Cell] = []
+    for name, group in per_group.items():
+        left += group["to_run"]
+        print(f"{name:12}{group['cells']:>6}{len(group['to_run']):>8}{group['ok']:>6}{group['failed']:>8}"
+              f"{duration(wall_time(group['to_run'], threads, workers)):>12}", file=out)
+    to_run = len(left)
+    done = sum(g["ok"] for g in per_group.values())
+    failed = sum(g["failed"] for g in per_group.values())
+    ids = {cell.cell_id for cell in grid.cells}
+    stale = sum(cid not in ids for cid in rows)
+    print(f"\n{len(grid.cells)} cells: {to_run} to run, {done} done, {failed} failed"
+          f"{' (--retry-failed reruns them)' if failed and not opts.retry_failed else ''}; estimated "
+          f"{duration(wall_time(left, threads, workers))} on {workers} worker(s) x {threads} thread(s), timed "
+          f"cells one at a time (a rough guide)",
+          file=out)
+    if stale:
+        print(f"{stale} row(s) of {results.path} are not cells of this spec; a run keeps them, "
+              f"marked stale_spec=true", file=out)
+    if opts.verbose:
+        header = ("status", "group", "model:variant (= aliases)", "px", "seed", "est")
+        widths = [max(len(row[i]) for row in (header, *table)) for i in range(len(header))]
+        right = (False, False, False, True, True, True)
+        for row in (header, *table):
+            print("  ".join(v.rjust(w) if r else v.ljust(w) for v, w, r in zip(row, widths, right)).rstrip(),
+                  file=out)
+    else:
+        print("(--verbose lists every cell)", file=out)
+    print(f"results: {the_plan.results_dir}/  storage: {the_plan.storage.description}  "
+          f"(--dry-run: nothing was run or written)", file=out)
+    return 0

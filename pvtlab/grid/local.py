@@ -17,18 +17,18 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
 from pvtlab.layout import LOGS_DIR
 
-from .execute import cell_runner, current_labels
 from .plan import Options, Plan
 from .progress import Counts, Progress, counts
 from .queue import Queue
 from .results import ResultsFile
-from .storage import retrying
-from .worker import EXIT_INTERRUPTED, work
+from .storage import is_operational, retrying
+from .worker import EXIT_INTERRUPTED, cell_runner, current_labels, work
 
 STOP_GRACE_S = 30.0
 
@@ -55,7 +55,7 @@ def run_spawned(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFil
                         print(f"\nworker {i} (pid {proc.pid}) exited with code {code}; its cell went back to the "
                               f"queue; log: {logs / f'worker-{i}.log'}", file=err, flush=True)
             if dead:
-                retrying(lambda: queue.requeue_dead(dead))
+                retrying(partial(queue.requeue_dead, dead))
             bar.update(counts(the_plan.grid, retrying(queue.states), results.by_id()))
             if all(proc.poll() is not None for proc in procs):
                 break
@@ -83,8 +83,9 @@ def run_inline(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile
         while not stop.wait(opts.poll_s):
             try:
                 bar.update(counts(the_plan.grid, queue.states(), results.by_id()))
-            except Exception:  # noqa: BLE001  (the bar only reads; the worker's own calls report real errors)
-                pass
+            except Exception as exc:
+                if not is_operational(exc):  # a busy database only delays the bar; anything else is a bug
+                    raise
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()

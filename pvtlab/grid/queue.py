@@ -39,19 +39,27 @@ import warnings
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
-from optuna.storages import BaseStorage, RetryHeartbeatStaleTrialCallback, fail_stale_trials
-from optuna.storages._heartbeat import BaseHeartbeatThread, get_heartbeat_thread
+from optuna.storages import (
+    BaseStorage,
+    fail_stale_trials,
+)
+from optuna.storages._heartbeat import (
+    BaseHeartbeatThread,
+    get_heartbeat_thread,
+    is_heartbeat_enabled,
+)
 from optuna.trial import FrozenTrial, TrialState
 
 from pvtlab.errors import UserInputError
 
 from .cells import Cell
 from .hostlock import file_lock
-from .storage import StorageSpec
+from .storage import Requeue, StorageSpec
 
 OK, FAILED, INTERRUPTED, DROPPED = "ok", "cell_failed", "interrupted", "dropped"
 # What a cell looks like from the queue: done, failed, running, waiting, or absent (needs enqueueing).
@@ -134,7 +142,7 @@ class Queue:
         states = self.states()
         for trial in self.trials():
             cid = trial.user_attrs.get("cell_id")
-            if trial.state == TrialState.WAITING and (cid not in wanted or cid in skip or states[cid] == DONE):
+            if trial.state == TrialState.WAITING and (cid not in wanted or cid in skip or states.get(cid) == DONE):
                 self._close(trial._trial_id, DROPPED)
         states = self.states()
         added = 0
@@ -156,6 +164,8 @@ class Queue:
             warnings.simplefilter("ignore")  # "heartbeat is supposed to be used with Study.optimize"
             trial = self.study.ask()
         tid = trial._trial_id
+        if is_heartbeat_enabled(self.storage):  # at once: a trial with no heartbeat at all never goes stale
+            self.storage.record_heartbeat(tid)
         attrs = self.storage.get_trial(tid).user_attrs
         if "cell_id" not in attrs:  # another worker took the last waiting cell first: ask() made a new trial
             self._close(tid, DROPPED)
@@ -193,8 +203,8 @@ class Queue:
             return True
         except UpdateFinishedTrialError:
             return False
-        except ValueError as exc:  # study.tell on a trial another process already finished
-            if "finished" in str(exc) or "RUNNING" in str(exc):
+        except ValueError as exc:  # study.tell on a trial another process finished meanwhile
+            if "Cannot tell a" in str(exc):
                 return False
             raise
 
@@ -215,6 +225,8 @@ class Queue:
         for trial in self.storage.get_all_trials(self.study_id, deepcopy=False, states=(TrialState.RUNNING,)):
             name = trial.user_attrs.get("worker")
             if name is None:
+                if self.where.kind == "journal" and _unsigned_for(trial) > UNSIGNED_S:
+                    requeued += self._requeue(trial._trial_id, None)  # its worker died between claim and signing
                 continue  # claimed this instant; its worker is about to sign it
             if name in dead_workers or (self.where.kind == "journal" and _dead_here(name, host)):
                 requeued += self._requeue(trial._trial_id, None)
@@ -231,7 +243,7 @@ class Queue:
             return 0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            RetryHeartbeatStaleTrialCallback()(self.study, self.storage.get_trial(trial_id))
+            Requeue()(self.study, self.storage.get_trial(trial_id))
         return 1
 
     def _close(self, trial_id: int, outcome: str) -> None:
@@ -251,6 +263,16 @@ class Queue:
     def unfinished(self) -> bool:
         """Any cell waiting or running anywhere."""
         return bool(set(self.states().values()) & {RUNNING, WAITING})
+
+
+# A journal trial claimed but never signed with its worker for this long was claimed by a process that died at
+# once (the journal serves one machine, so the claim time and this check read the same clock).
+UNSIGNED_S = 60.0
+
+
+def _unsigned_for(trial: FrozenTrial) -> float:
+    start = trial.datetime_start
+    return (datetime.now() - start).total_seconds() if start is not None else 0.0
 
 
 def _dead_here(name: str, host: str) -> bool:

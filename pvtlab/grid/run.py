@@ -20,16 +20,14 @@ from pvtlab.files import write_text_atomic
 from pvtlab.layout import GRID_FILE, SPEC_COPY
 
 from .cells import Cell
-from .dryrun import dry_run
-from .estimate import makespan, ordered, seconds
-from .execute import cell_runner, current_labels
+from .estimate import dry_run, ordered, wall_time
 from .local import run_inline, run_spawned
 from .plan import Options, Plan, plan
 from .progress import counts, duration
 from .queue import Queue
 from .results import ResultsFile
 from .storage import open_storage, retrying
-from .worker import EXIT_INTERRUPTED, work
+from .worker import EXIT_INTERRUPTED, cell_runner, current_labels, work
 
 
 def run(opts: Options, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -82,7 +80,7 @@ def run_grid(the_plan: Plan, opts: Options, out: TextIO, err: TextIO) -> int:
           f"on {opts.device}; storage: {the_plan.storage.description}", file=err, flush=True)
     if not start.running + start.waiting:
         return _finish(the_plan, opts, queue, results, None, out, err, 0)
-    estimate = makespan([seconds(c, the_plan.threads) for c in _left(grid.cells, queue)], workers)
+    estimate = wall_time(_left(grid.cells, queue), the_plan.threads, workers)
     run_here = run_inline if workers == 1 else run_spawned
     code = run_here(the_plan, opts, queue, results, start, estimate, err)
     if code == EXIT_INTERRUPTED:

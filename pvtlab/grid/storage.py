@@ -15,6 +15,7 @@ never with the password in it.
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 import sys
 import time
@@ -25,8 +26,14 @@ from pathlib import Path
 from typing import TextIO, TypeVar
 
 import optuna
-from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import (
+    BaseStorage,
+    JournalStorage,
+    RDBStorage,
+    RetryHeartbeatStaleTrialCallback,
+)
 from optuna.storages.journal import JournalFileBackend
+from optuna.trial import FrozenTrial
 
 from pvtlab.errors import UserInputError
 from pvtlab.layout import JOURNAL_FILE
@@ -51,6 +58,20 @@ class StorageSpec:
     def description(self) -> str:
         """The storage as it may be printed: a journal file, or the URL with its password hidden."""
         return f"journal file {self.target}" if self.kind == "journal" else safe_url(self.target)
+
+
+# User attributes that belong to one attempt at a cell, not to the cell: a re-queued copy starts without them.
+ATTEMPT_ATTRS = ("worker", "outcome", "row")
+
+
+class Requeue(RetryHeartbeatStaleTrialCallback):
+    """Optuna's retry callback (enqueue a WAITING copy of a failed trial), minus the dead attempt's own
+    attributes, so the copy does not look claimed by the dead worker or finished."""
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        fresh = copy.deepcopy(trial)
+        fresh.user_attrs = {k: v for k, v in trial.user_attrs.items() if k not in ATTEMPT_ATTRS}
+        super().__call__(study, fresh)
 
 
 def safe_url(url: str) -> str:
@@ -115,7 +136,7 @@ def open_storage(spec: StorageSpec, *, grace_s: int = 60) -> BaseStorage:
             warnings.simplefilter("ignore")  # heartbeat_interval is marked experimental
             return RDBStorage(spec.target, engine_kwargs=kwargs, heartbeat_interval=heartbeat_s(grace_s),
                               grace_period=grace_s,
-                              heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback())
+                              heartbeat_stale_trial_callback=Requeue())
     except ImportError as exc:
         module = _missing_module(exc)
         extra = DRIVER_EXTRAS.get(module.split(".")[0])

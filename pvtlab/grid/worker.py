@@ -3,20 +3,36 @@
 A worker stays until no cell is waiting or running anywhere, so that if another worker dies it is there to
 take the dead worker's cell once it is back in the queue. Ctrl-C (or SIGTERM) gives the cell in flight back
 to the queue and exits 130. Storage calls are retried on operational database errors only.
+
+Running one cell: a measurement that fails becomes a row with ``status=failed`` and the reason in ``error``;
+the grid goes on. ``pvtlab.measure.measure`` and ``pvtlab.train.run_accuracy`` already report their own
+failures that way; anything they raise anyway (a bug in a measurement) is caught and recorded the same way. A
+timed cell runs alone on the machine (hostlock.py) and its row says so (``timed_alone``, ``concurrent_cells``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import inspect
+import json
 import os
 import signal
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 from typing import Any, TextIO
 
-from .queue import Claim, Queue
+from pvtlab.layout import CHECKPOINTS_DIR
+
+from .cells import Cell, Grid, accuracy_defaults, canonical_json
+from .hostlock import cell_slot
+from .plan import Options, Plan
+from .queue import Claim, Queue, worker_name
 from .results import ResultsFile
 from .storage import retrying
+from .variants import position_of
 
 EXIT_INTERRUPTED = 130
 
@@ -46,7 +62,7 @@ def work(queue: Queue, results: ResultsFile, run: Callable[[Claim], dict[str, An
                 continue
             with queue.heartbeat(claim):
                 row = run(claim)
-            kept = retrying(lambda: queue.finish(claim, row), log=log)
+            kept = retrying(partial(queue.finish, claim, row), log=log)
             claim = None
             retrying(lambda: results.follow(queue.rows(), labels), log=log)
             ok = row.get("status") == "ok"
@@ -58,8 +74,118 @@ def work(queue: Queue, results: ResultsFile, run: Callable[[Claim], dict[str, An
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if claim is not None:
-            retrying(lambda: queue.release(claim), log=log)
+            retrying(partial(queue.release, claim), log=log)
         print(f"[{queue.owner}] interrupted; the cell in flight went back to the queue", file=log, flush=True)
         return EXIT_INTERRUPTED
     print(f"[{queue.owner}] finished: {done} ok, {failed} failed", file=log, flush=True)
     return 0
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def measure_cell(cell: Cell, *, device: str, threads: int, checkpoint: Path | None = None) -> dict[str, Any]:
+    """The measurement's own result dict (its columns, status, error, provenance)."""
+    config = cell.pvt_config()
+    given = {k: v for k, v in {**cell.settings, **(cell.passed or {})}.items() if k != "device"}
+    if cell.group == "accuracy":
+        from pvtlab.train import run_accuracy
+
+        if checkpoint is not None:
+            given["checkpoint_path"] = str(checkpoint)
+        return run_accuracy(config, cell.data, image_size=cell.resolution, seed=cell.seed, threads=threads,
+                            progress=False, device=device, **_accepted(run_accuracy, given))
+    from pvtlab.measure import measure
+
+    return measure(cell.group, config, cell.resolution, device=device, threads=threads, **given)
+
+
+def _accepted(function: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` less the arguments ``function`` does not take (yet) that cannot change its result: the
+    checkpoint settings, and values equal to what it does anyway (a run_accuracy without a ``recipe``
+    argument runs the quick recipe). Any other unknown argument is passed and fails the cell, visibly."""
+    params = inspect.signature(function).parameters
+    same = accuracy_defaults()
+    return {k: v for k, v in given.items()
+            if k in params or (k not in ("checkpoint_path", "checkpoint_every_s") and v != same.get(k, object()))}
+
+
+def labels(cell: Cell) -> dict[str, Any]:
+    """The columns that name a cell in its spec; they follow the spec (``ResultsFile.refresh``)."""
+    return {"model": cell.model, "variant": cell.variant, "path_step": cell.path_step,
+            "base_model": cell.base_model, "in_factorial": cell.in_factorial, "aliases": ";".join(cell.aliases)}
+
+
+def identity(cell: Cell, *, study: str, spec_hash: str) -> dict[str, Any]:
+    """The columns that say which cell a row is, from the cell alone."""
+    config = cell.pvt_config()
+    return {
+        "cell_id": cell.cell_id, "study": study, "spec_hash": spec_hash, "stale_spec": False,
+        "group": cell.group, **labels(cell), "patch_embed": config.patch_embed, "pos_embed": config.pos_embed,
+        "ffn": config.ffn, "attention": config.attention, "position": position_of(config),
+        "resolution": cell.resolution, "seed": cell.seed, "config_json": canonical_json(cell.config),
+        "settings_json": canonical_json(cell.settings),
+        "data_json": canonical_json(cell.data) if cell.data is not None else None,
+    }
+
+
+def run_cell(cell: Cell, *, study: str, spec_hash: str, device: str, threads: int,
+             workers: int | None, checkpoint: Path | None = None) -> dict[str, Any]:
+    """Measure ``cell`` and return its full row; never raises for a failed measurement."""
+    with cell_slot(study, timed=cell.timed) as seen:
+        started = _now()
+        clock = time.perf_counter()
+        try:
+            result = dict(measure_cell(cell, device=device, threads=threads, checkpoint=checkpoint))
+        except Exception as exc:  # noqa: BLE001  (any failure of one cell is recorded, the grid goes on)
+            result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}".strip()}
+        wall = time.perf_counter() - clock
+    if cell.timed:
+        result.update(timed_alone=seen.timed_alone, concurrent_cells=seen.concurrent_cells)
+    result.setdefault("status", "ok" if not result.get("error") else "failed")
+    if result["status"] != "ok" and not result.get("error"):
+        result["error"] = "the measurement reported a failure without a reason"
+    row = {**_provenance(device, threads), **result, **identity(cell, study=study, spec_hash=spec_hash)}
+    row["error"] = _one_line(result.get("error"))
+    row.update(worker=worker_name(), workers=workers, started_at=started, finished_at=_now())
+    row.setdefault("wall_s", round(wall, 4))
+    if row.get("wall_s") is None:
+        row["wall_s"] = round(wall, 4)
+    return {k: (json.dumps(v, default=str) if isinstance(v, (dict, list, tuple)) else v) for k, v in row.items()}
+
+
+def _provenance(device: str, threads: int) -> dict[str, Any]:
+    """pvtlab.measure's provenance columns, for rows whose runner did not fill them (accuracy, a crash)."""
+    try:
+        from pvtlab.measure import provenance
+
+        return dict(provenance(device, threads=threads, dtype="float32"))
+    except Exception:  # noqa: BLE001  (provenance must never cost a result)
+        return {"device": device, "threads": threads}
+
+
+def _one_line(error: Any) -> str | None:
+    if not error:
+        return None
+    return " ".join(str(error).split())[:2000]
+
+
+def current_labels(grid: Grid) -> dict[str, dict[str, Any]]:
+    """Cell id -> the names this spec gives the cell (cells.csv shows the current names)."""
+    return {cell.cell_id: labels(cell) for cell in grid.cells}
+
+
+def cell_runner(the_plan: Plan, opts: Options, workers: int | None) -> Callable[[Claim], dict[str, Any]]:
+    """What a worker does with a claim: run the cell on this machine, checkpoints under results/<name>/."""
+    name, device, threads = the_plan.grid.spec.name, opts.device, the_plan.threads
+    checkpoints = the_plan.results_dir / CHECKPOINTS_DIR
+
+    def run_one(claim: Claim) -> dict[str, Any]:
+        checkpoint = checkpoints / f"{claim.cell.cell_id}.pt" if claim.cell.group == "accuracy" else None
+        if checkpoint is not None:
+            checkpoints.mkdir(parents=True, exist_ok=True)
+        return run_cell(claim.cell, study=name, spec_hash=claim.spec_hash, device=device, threads=threads,
+                        workers=workers, checkpoint=checkpoint)
+
+    return run_one
