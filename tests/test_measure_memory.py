@@ -1,4 +1,4 @@
-"""Peak memory on CPU is a real kernel high-water mark from a fresh process, and it grows with the work.
+"""Peak memory on CPU is a real kernel high-water mark from a process of its own, and it grows with the work.
 
 Lower bounds on growth: during the forward the first-stage fc1 output (batch x tokens x hidden floats) must be in
 memory at once, so a bigger batch or image must raise the peak over idle by at least that tensor's growth.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 
 import pytest
+import torch
 
 import pvtlab
 from pvtlab.measure import measure, peak_memory
@@ -58,6 +59,16 @@ def test_cpu_peak_grows_with_resolution(small_row):
     big = infer_over_idle(SMALL_BATCH, BIG_SIDE)
     growth = fc1_output_bytes(SMALL_BATCH, BIG_SIDE) - fc1_output_bytes(SMALL_BATCH, SMALL_SIDE)
     assert big - small >= growth, (big / MIB, small / MIB, growth / MIB)
+
+
+def test_child_starts_clean_whatever_the_caller_holds():
+    """The measuring process is forked from the fork server, not from the caller: 256 MiB held here is not in it."""
+    work = Workload(build=functools.partial(build_model, NANO), height=SMALL_SIDE, width=SMALL_SIDE, batch_size=1)
+    before = peak_memory(work, "infer", threads=1)
+    held = torch.ones(64 * MIB)  # 256 MiB, written, so resident in this process
+    after = peak_memory(work, "infer", threads=1)
+    assert held.sum().item() == 64 * MIB
+    assert abs(after.idle_bytes - before.idle_bytes) < 64 * MIB, (before, after)
 
 
 def test_step_kind_is_checked():
