@@ -2,7 +2,7 @@
 kind from a clean, warm fork server (the method ``measure("memory", ...)`` uses), and whether the peaks agree.
 
 Both read the kernel's VmHWM after clear_refs in a process that ran nothing else; only how that process starts
-differs. Runs alternate (old, new, old, ...) so machine load hits both. The fork server's one-time start (it
+differs (the fork first maps the library pages its parent has resident, so both start from the same RSS). Runs alternate (old, new, old, ...) so machine load hits both. The fork server's one-time start (it
 imports torch and pvtlab once) is timed on its own. Prints seconds per cell, the peaks (MiB) of both methods and
 their differences.
 

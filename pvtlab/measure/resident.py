@@ -35,7 +35,7 @@ def _file_mappings(pid: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def _present_runs(pagemap, start: int, end: int, page: int) -> list[tuple[int, int]]:
+def present_runs(pagemap, start: int, end: int, page: int) -> list[tuple[int, int]]:
     """(address, length) runs of pages present in the pagemap between ``start`` and ``end``."""
     pagemap.seek(start // page * 8)
     entries = np.frombuffer(pagemap.read((end - start) // page * 8), dtype=np.uint64)
@@ -56,7 +56,7 @@ def map_parent_resident_pages() -> int:
     try:
         with open(f"/proc/{parent}/pagemap", "rb") as pagemap:
             for start, end in _file_mappings(parent):
-                for address, length in _present_runs(pagemap, start, end, page):
+                for address, length in present_runs(pagemap, start, end, page):
                     if libc.madvise(address, length, MADV_POPULATE_READ) == 0:
                         mapped += length
     except OSError:
