@@ -64,7 +64,7 @@ def test_cpu_peak_grows_with_resolution(small_row):
 
 
 def test_child_starts_clean_whatever_the_caller_holds():
-    """The measuring process is forked from the fork server, not from the caller: 256 MiB held here is not in it."""
+    """The measuring process is forked from the zygote, not from the caller: 256 MiB held here is not in it."""
     work = Workload(build=functools.partial(build_model, NANO), height=SMALL_SIDE, width=SMALL_SIDE, batch_size=1)
     before = peak_memory(work, "infer", threads=1)
     held = torch.ones(64 * MIB)  # 256 MiB, written, so resident in this process

@@ -22,7 +22,7 @@ from .child import Start, run_in_child
 from .resident import map_parent_resident_pages
 from .steps import Workload, make_step, prepare, synchronize
 
-CPU_METHOD = "cpu VmHWM after clear_refs=5, one fresh process per step kind (fork of a clean warm parent)"
+CPU_METHOD = "cpu VmHWM after clear_refs=5, one fresh process per step kind (fork of a clean warm zygote)"
 CUDA_METHOD = "cuda max_memory_allocated after reset_peak_memory_stats"
 STEPS = 2  # the second training step runs with AdamW's moment buffers in place, as every later step does
 
@@ -51,7 +51,7 @@ def _status_bytes(field: str) -> int:
 
 def peak_memory_cpu_here(work: Workload, kind: str, threads: int | None = None, forked: bool = False) -> PeakMemory:
     """Measure in this process; meant to run in a fresh one (see ``peak_memory``). ``forked``: this process is a
-    fork of the fork server, whose resident library pages are mapped first."""
+    fork of the zygote (child.py), whose resident library pages are mapped first."""
     if not _CLEAR_REFS.exists():
         raise RuntimeError("CPU peak memory needs Linux /proc/self/clear_refs (kernel high-water-mark reset)")
     if forked:
@@ -90,15 +90,15 @@ def peak_memory_cuda(work: Workload, kind: str) -> PeakMemory:
 
 
 def peak_memory(work: Workload, kind: str, *, threads: int | None = None, timeout_s: float | None = None,
-                start: Start = "forkserver") -> PeakMemory:
+                start: Start = "fork") -> PeakMemory:
     """Peak memory of ``kind`` ("infer" or "train") steps of ``work``; on CPU in a process of its own
-    (``start``: a fork of the clean warm parent, or "spawn" for a fresh interpreter)."""
+    (``start``: "fork" of the clean warm zygote, or "spawn" for a fresh interpreter)."""
     if kind not in ("infer", "train"):
         raise ValueError(f"step kind {kind!r} is not allowed; choose 'infer' or 'train'")
     if work.device_type == "cuda":
         return peak_memory_cuda(work, kind)
     return run_in_child(peak_memory_cpu_here, {"work": work, "kind": kind, "threads": threads,
-                                                "forked": start == "forkserver"}, timeout_s=timeout_s, start=start)
+                                                "forked": start == "fork"}, timeout_s=timeout_s, start=start)
 
 
 def method_name(device: str) -> str:

@@ -3,7 +3,7 @@ interpreter's does.
 
 Why: on fork, Linux copies the page-table entries of anonymous memory but not of file-backed mappings without
 private copies (the shared libraries' code and read-only data); the child maps those pages again only when it
-touches them. A fork of the fork server therefore starts with a few hundred MiB less RSS than a fresh interpreter
+touches them. A fork of the zygote (child.py) therefore starts with a few hundred MiB less RSS than a fresh interpreter
 that loaded the same libraries, and every library page a step touches for the first time would count as the
 step's memory. Re-mapping, before the measurement, exactly the file pages the parent has mapped (read from the
 parent's /proc pagemap "present" bit; MADV_POPULATE_READ maps them without copying) makes the child's idle RSS and
