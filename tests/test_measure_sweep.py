@@ -11,7 +11,7 @@ NANO = pvtlab.get_config("pvt_nano")
 
 def test_one_row_per_config_size_and_group():
     configs = {"nano": NANO, "nano_lsra": NANO.replace(attention="linear_sra")}
-    frame = sweep(configs, [64, 96], ["params", "flops"], threads=1)
+    frame = sweep(configs, (64, 96), ["params", "flops"], threads=1)  # a tuple of sides is two sizes
     assert len(frame) == 2 * 2 * 2
     assert list(frame.columns[:4]) == ["model", "variant", "group", "resolution"]
     combos = set(zip(frame["variant"], frame["resolution"], frame["group"]))
@@ -24,6 +24,12 @@ def test_one_row_per_config_size_and_group():
     assert flops.loc[96, "gmacs"] > flops.loc[64, "gmacs"]
     params = frame[frame["group"] == "params"]
     assert params.groupby("variant")["params_m"].nunique().eq(1).all()  # one count per config, any size
+
+
+def test_non_square_size_in_a_list():
+    frame = sweep("pvt_nano", [(64, 96)], "flops", threads=1)
+    assert len(frame) == 1 and frame["resolution"].iloc[0] == (64, 96)
+    assert frame["gmacs"].iloc[0] == measure("flops", NANO, (64, 96), threads=1)["gmacs"]
 
 
 def test_preset_names_and_failed_rows():

@@ -3,8 +3,9 @@
 CPU: the kernel's resettable high-water mark (write "5" to /proc/self/clear_refs, run the steps, read VmHWM), in a
 process of its own per step kind, so nothing a previous measurement left in the allocator hides or inflates this
 one (tracemalloc sees no torch tensors; one RSS reading misses the peak). That process is a fork of a clean parent
-that has imported torch and pvtlab and run nothing (``child.py``): the same start as a fresh interpreter after its
-imports, without paying for them per measurement (benchmarks/memory_cost.py compares the two). CUDA: the caching allocator's counters
+that has imported torch and pvtlab and run nothing (``child.py``), which first maps the library pages its parent
+has resident (``resident.py``): the same start as a fresh interpreter after its imports, without paying for them
+per measurement (benchmarks/memory_cost.py compares the two). CUDA: the caching allocator's counters
 (reset_peak_memory_stats, then max_memory_allocated / max_memory_reserved). "Idle" is after the model and the
 batch exist and before the first step; both step kinds run twice, so the training peak includes AdamW's state.
 """
@@ -18,9 +19,10 @@ from pathlib import Path
 import torch
 
 from .child import Start, run_in_child
+from .resident import map_parent_resident_pages
 from .steps import Workload, make_step, prepare, synchronize
 
-CPU_METHOD = "cpu VmHWM after clear_refs=5, one fresh process per step kind (fork of a clean warm parent)"
+CPU_METHOD = "cpu VmHWM after clear_refs=5, one fresh process per step kind (fork of a clean warm zygote)"
 CUDA_METHOD = "cuda max_memory_allocated after reset_peak_memory_stats"
 STEPS = 2  # the second training step runs with AdamW's moment buffers in place, as every later step does
 
@@ -47,10 +49,13 @@ def _status_bytes(field: str) -> int:
     raise RuntimeError(f"{field} not found in {_STATUS}")
 
 
-def peak_memory_cpu_here(work: Workload, kind: str, threads: int | None = None) -> PeakMemory:
-    """Measure in this process; meant to run in a fresh one (see ``peak_memory``)."""
+def peak_memory_cpu_here(work: Workload, kind: str, threads: int | None = None, forked: bool = False) -> PeakMemory:
+    """Measure in this process; meant to run in a fresh one (see ``peak_memory``). ``forked``: this process is a
+    fork of the zygote (child.py), whose resident library pages are mapped first."""
     if not _CLEAR_REFS.exists():
         raise RuntimeError("CPU peak memory needs Linux /proc/self/clear_refs (kernel high-water-mark reset)")
+    if forked:
+        map_parent_resident_pages()
     if threads is not None:
         torch.set_num_threads(threads)
     prep = prepare(work)
@@ -85,15 +90,15 @@ def peak_memory_cuda(work: Workload, kind: str) -> PeakMemory:
 
 
 def peak_memory(work: Workload, kind: str, *, threads: int | None = None, timeout_s: float | None = None,
-                start: Start = "forkserver") -> PeakMemory:
+                start: Start = "fork") -> PeakMemory:
     """Peak memory of ``kind`` ("infer" or "train") steps of ``work``; on CPU in a process of its own
-    (``start``: a fork of the clean warm parent, or "spawn" for a fresh interpreter)."""
+    (``start``: "fork" of the clean warm zygote, or "spawn" for a fresh interpreter)."""
     if kind not in ("infer", "train"):
         raise ValueError(f"step kind {kind!r} is not allowed; choose 'infer' or 'train'")
     if work.device_type == "cuda":
         return peak_memory_cuda(work, kind)
-    return run_in_child(peak_memory_cpu_here, {"work": work, "kind": kind, "threads": threads}, timeout_s=timeout_s,
-                        start=start)
+    return run_in_child(peak_memory_cpu_here, {"work": work, "kind": kind, "threads": threads,
+                                                "forked": start == "fork"}, timeout_s=timeout_s, start=start)
 
 
 def method_name(device: str) -> str:

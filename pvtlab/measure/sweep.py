@@ -38,16 +38,18 @@ def preset_of(config: PVTConfig) -> str:
     return next((name for name in list_models() if get_config(name) == config), "")
 
 
-def sweep(configs: Configs, sizes: Union[ImageSize, Iterable[ImageSize]],
+def sweep(configs: Configs, sizes: Union[int, Iterable[ImageSize]],
           groups: Union[str, Iterable[str]] = ("params", "flops"), **measure_options: Any) -> pd.DataFrame:
     """One row per config x size x group: ``model`` (its preset, "" for none), ``variant`` (the name given, or the
     preset name), ``group``, ``resolution``, then ``measure``'s columns (a failed measurement is a failed row).
 
-    ``configs``: name -> ``PVTConfig``, or preset names. ``measure_options`` go to every ``measure`` call.
+    ``configs``: name -> ``PVTConfig``, or preset names. ``sizes``: one side or a list of sizes, each a side or an
+    (H, W) pair (so ``(224, 512)`` is two square sizes; a non-square one goes in a list: ``[(384, 512)]``).
+    ``measure_options`` go to every ``measure`` call.
     Parameters do not depend on the input size: they are measured once per config and repeated per size.
     """
     named = _named_configs(configs)
-    size_list = [sizes] if isinstance(sizes, (int, tuple)) else list(sizes)
+    size_list = [sizes] if isinstance(sizes, int) else list(sizes)
     group_list = [groups] if isinstance(groups, str) else list(groups)
     for group in group_list:
         if group not in GROUPS:

@@ -58,10 +58,10 @@ class PVTConfig:
     pool_size: int = 7  # P of linear SRA (P2 Table 1: P_i = 7 in every stage)
 
     # --- other v1/v2 differences, each its own field ---
-    # "cls_token": v1 prepends a class token at the start of stage 4 and classifies it (official pvt.py).
-    # "mean": v2 averages the stage-4 tokens (official pvt_v2.py).
+    # "cls_token": v1 prepends a class token at the start of stage 4 and classifies it (official PVTv1 code).
+    # "mean": v2 averages the stage-4 tokens (official PVTv2 code).
     head_pool: HeadPool = "cls_token"
-    # True: v2 LayerNorm at the end of stages 1-3 too (official pvt_v2.py norm1..norm3). Stage 4 always has one
+    # True: v2 LayerNorm at the end of stages 1-3 too (official PVTv2 code: norm1..norm3). Stage 4 always has one
     # (v1's final norm / v2's norm4); False leaves stages 1-3 without it, as in v1.
     stage_norm: bool = False
     # True: ReLU after fc1 of every FFN, as official B2-Li code does (tied to linear=True there; not in the paper).

@@ -50,7 +50,7 @@ class NoPrefix(nn.Module):
 
 
 class ClsTokenPrefix(nn.Module):
-    """PVTv1's class token, prepended at the start of stage 4 only (official classification pvt.py)."""
+    """PVTv1's class token, prepended at the start of stage 4 only (official PVTv1 classification code)."""
 
     num_tokens = 1
 

@@ -15,7 +15,7 @@ from .registry import register_model
 PVT_V1 = PVTConfig()
 
 # PVTv2-B2 = PVTv1-Small + OPE + CFFN - position embeddings - class token + per-stage norms + fan-out conv init
-# (P2 Table 6 row 3; official pvt_v2.py).
+# (P2 Table 6 row 3; official PVTv2 code).
 PVT_V2 = PVT_V1.replace(patch_embed="overlap", pos_embed=False, ffn="conv_ffn", head_pool="mean",
                         stage_norm=True, conv_init="fan_out_normal")
 

@@ -17,7 +17,7 @@ from typing import Union
 
 import torch
 from timm.layers import trunc_normal_
-from timm.models._features import feature_take_indices
+from timm.models._features import feature_take_indices  # where timm's own models import it from
 from torch import nn
 
 from .attention import SpatialReductionAttention

@@ -45,6 +45,6 @@ def create_model(name: str, *, features_only: bool = False,
     model = build_model(get_config(name, **overrides))
     if not features_only:
         return model
-    from timm.models._features import FeatureGetterNet
+    from timm.models._features import FeatureGetterNet  # not re-exported by timm.models; timm builds with it
 
     return FeatureGetterNet(model, out_indices=list(out_indices) if not isinstance(out_indices, int) else out_indices)
