@@ -23,9 +23,10 @@ from ..models.config import PVTConfig
 from ..threads import torch_threads
 from .augment import use_paper_transforms
 from .checkpoint import remove_checkpoint
-from .distributed import current_processes, launch, reseed_rank
+from .distributed import current_processes, reseed_rank
 from .evaluate import score
 from .loop import TrainSettings, train
+from .ranks import run_in_processes
 from .recipe import QUICK, resolve_recipe
 from .scale import Scaling, build_scale
 
@@ -88,14 +89,9 @@ def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int,
         validate_data_spec(data)
         if threads is not None:
             kwargs["threads"] = max(1, threads // nproc_per_node)
-        row = launch(fit_row, kwargs, nproc=nproc_per_node, device=device)
+        row = run_in_processes(kwargs, nproc=nproc_per_node, device=device)
     remove_checkpoint(checkpoint_path)
     return row
-
-
-def fit_row(**kwargs: Any) -> dict[str, Any]:
-    """``fit``'s row (the entry point of each launched process)."""
-    return fit(**kwargs).row
 
 
 def default_scaling() -> Scaling:
