@@ -70,17 +70,18 @@ def compare(name: str, *, device: str, size: int, batch: int, steps: int, runs: 
     runtime = Runtime(speed, current_processes(device))
     dev = runtime.device
     recipe = resolve_recipe("paper", pvtlab.get_config(name), arguments={}, recipe_options=None, nproc=1)
-    models = {"timm": timm.create_model(name, num_classes=NUM_CLASSES, drop_path_rate=recipe.drop_path),
-              "pvtlab": pvtlab.create_model(name, num_classes=NUM_CLASSES, drop_path_rate=recipe.drop_path)}
+    builders = {"timm": lambda: timm.create_model(name, num_classes=NUM_CLASSES, drop_path_rate=recipe.drop_path),
+                "pvtlab": lambda: pvtlab.create_model(name, num_classes=NUM_CLASSES, drop_path_rate=recipe.drop_path)}
     images = torch.randn(batch, 3, size, size)
     targets = torch.randint(0, NUM_CLASSES, (batch,))
     steppers, peaks = {}, {}
-    for key, model in models.items():
-        steppers[key], _ = paper_step(model, runtime, name, batch)
+    for key, build in builders.items():  # each peak counts only what its own model, optimizer and step add
+        before = torch.cuda.memory_allocated(dev) if dev.type == "cuda" else 0
         if dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats(dev)
+        steppers[key], _ = paper_step(build(), runtime, name, batch)
         _rate(steppers[key], images, targets, max(1, steps // 2), dev)  # warm-up (and the peak)
-        peaks[key] = torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda" else None
+        peaks[key] = (torch.cuda.max_memory_allocated(dev) - before) / 2**20 if dev.type == "cuda" else None
     rates: dict[str, list[float]] = {"timm": [], "pvtlab": []}
     for _ in range(runs):
         for key in ("timm", "pvtlab"):
