@@ -116,11 +116,11 @@ def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: 
     """``run_accuracy`` in this process (one rank of several, or alone), keeping the model (for closer looks)."""
     scaling = scaling if scaling is not None else default_scaling()
     world = current_processes(device).world
-    arguments = dict(batch_size=batch_size, lr=lr, warmup=warmup, label_smoothing=label_smoothing,
+    arguments = dict(epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, label_smoothing=label_smoothing,
                      clip_grad=clip_grad, drop_path=drop_path)
     recipe = resolve_recipe(scaling.recipe, config, arguments=arguments, recipe_options=scaling.recipe_options,
                             nproc=world)
-    if epochs is None and steps is None:
+    if steps is None:
         epochs = recipe.epochs
     settings = TrainSettings(epochs=epochs, steps=steps, batch_size=recipe.batch_size, lr=recipe.peak_lr,
                              weight_decay=recipe.weight_decay,
