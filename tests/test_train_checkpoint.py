@@ -132,3 +132,14 @@ def test_rng_states_round_trip_through_a_weights_only_file(tmp_path):
     expected = (random.random(), float(np.random.rand()), float(torch.rand(1)))
     set_rng_state(load_checkpoint(path, "f")["rng"])
     assert (random.random(), float(np.random.rand()), float(torch.rand(1))) == expected
+
+
+def test_with_loader_workers_each_image_draws_its_own_augmentation(tmp_path):
+    # Worker generators cannot be checkpointed, so each item is seeded from (seed, epoch, index): the numbers do
+    # not depend on which worker loaded what, hence neither on a resume that restarts the workers mid-epoch.
+    root = write_imagefolder(tmp_path / "images", classes=2, per_class=12, size=36)
+    args = {**_args(root, None), "steps": 4, "batch_size": 8}
+    one, two = (run_accuracy(pvtlab.get_config("pvt_nano", **TINY), num_workers=n, **args) for n in (1, 2))
+    for key in ("top1_acc", "val_loss", "loss_curve"):
+        assert one[key] == two[key], key
+    assert json.loads(one["recipe_json"])["speed"]["num_workers"] == 1

@@ -23,9 +23,10 @@ from ..models.config import PVTConfig
 from ..threads import torch_threads
 from .augment import use_paper_transforms
 from .checkpoint import remove_checkpoint
-from .distributed import current_processes, launch, reseed_rank
+from .distributed import current_processes, reseed_rank
 from .evaluate import score
 from .loop import TrainSettings, train
+from .ranks import run_in_processes
 from .recipe import QUICK, resolve_recipe
 from .scale import Scaling, build_scale
 
@@ -88,14 +89,9 @@ def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int,
         validate_data_spec(data)
         if threads is not None:
             kwargs["threads"] = max(1, threads // nproc_per_node)
-        row = launch(fit_row, kwargs, nproc=nproc_per_node, device=device)
+        row = run_in_processes(kwargs, nproc=nproc_per_node, device=device)
     remove_checkpoint(checkpoint_path)
     return row
-
-
-def fit_row(**kwargs: Any) -> dict[str, Any]:
-    """``fit``'s row (the entry point of each launched process)."""
-    return fit(**kwargs).row
 
 
 def default_scaling() -> Scaling:
@@ -120,11 +116,11 @@ def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: 
     """``run_accuracy`` in this process (one rank of several, or alone), keeping the model (for closer looks)."""
     scaling = scaling if scaling is not None else default_scaling()
     world = current_processes(device).world
-    arguments = dict(batch_size=batch_size, lr=lr, warmup=warmup, label_smoothing=label_smoothing,
+    arguments = dict(epochs=epochs, batch_size=batch_size, lr=lr, warmup=warmup, label_smoothing=label_smoothing,
                      clip_grad=clip_grad, drop_path=drop_path)
     recipe = resolve_recipe(scaling.recipe, config, arguments=arguments, recipe_options=scaling.recipe_options,
                             nproc=world)
-    if epochs is None and steps is None:
+    if steps is None:
         epochs = recipe.epochs
     settings = TrainSettings(epochs=epochs, steps=steps, batch_size=recipe.batch_size, lr=recipe.peak_lr,
                              weight_decay=recipe.weight_decay,

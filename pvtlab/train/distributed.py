@@ -1,25 +1,24 @@
-"""Several processes for one accuracy cell: torch's elastic launcher starts them, torch sets up the group.
+"""Several processes for one accuracy cell: torch's launcher starts them, torch sets up the group.
 
-``launch(fn, kwargs, nproc, device)`` runs ``fn(**kwargs)`` in ``nproc`` processes started by
-``torch.distributed.launcher.api.elastic_launch`` (what ``torchrun --standalone`` uses: c10d rendezvous on a
-free localhost port, the usual RANK / WORLD_SIZE / MASTER_ADDR environment), each inside a process group
-(``init_process_group`` from that environment: nccl on CUDA, gloo on CPU), and returns rank 0's result.
-``Processes`` says which process this is; ``sum_across`` / ``main_decides`` / ``gather_across`` are the few
-collectives the training loop and the evaluation need.
+``torchrun`` starts ``nproc`` processes with torch's own launcher (``torch.distributed.run --standalone``:
+c10d rendezvous on a free localhost port, the usual RANK / WORLD_SIZE / MASTER_ADDR environment);
+``process_group`` joins the group that environment describes (``init_process_group``: nccl on CUDA, gloo on
+CPU). ``Processes`` says which process this is; ``sum_across`` / ``main_decides`` / ``gather_across`` are the
+few collectives the training loop and the evaluation need. ranks.py runs a cell this way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import uuid
+import subprocess
+import sys
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Iterator
 
 import torch
 import torch.distributed as dist
-from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from timm.utils import random_seed
-from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
 
 @dataclass(frozen=True)
@@ -44,40 +43,28 @@ def current_processes(device: str) -> Processes:
     return Processes(rank, world, target)
 
 
-def _in_group(fn: Callable[..., Any], kwargs: dict[str, Any], device: str) -> Any:
-    """Entry point of each launched process: join the group, run, leave."""
+@contextlib.contextmanager
+def process_group(device: str) -> Iterator[None]:
+    """Join the group torch's launcher describes in the environment (nccl on CUDA, gloo on CPU), then leave."""
     cuda = torch.device(device).type == "cuda"
     if cuda:
         torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
     dist.init_process_group(backend="nccl" if cuda else "gloo")
     try:
-        return fn(**kwargs)
+        yield
     finally:
         dist.destroy_process_group()
 
 
-def launch(fn: Callable[..., Any], kwargs: dict[str, Any], *, nproc: int, device: str) -> Any:
-    """``fn(**kwargs)`` in ``nproc`` data-parallel processes on this machine; rank 0's return value.
+def torchrun(module: str, args: list[str], *, nproc: int, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``python -m torch.distributed.run --standalone --nproc-per-node N -m MODULE ARGS`` (torchrun), waited for.
 
-    ``fn`` must be importable by name (a module-level function): the processes are spawned.
+    A separate launcher process rather than ``elastic_launch`` in this one: spawned children re-import the
+    caller's ``__main__``, and a script without a main guard (a grid command, a user's script) would run again.
     """
-    config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=str(uuid.uuid4()),
-                          rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0,
-                          start_method="spawn", monitor_interval=0.1)
-    try:
-        results = elastic_launch(config, _in_group)(fn, kwargs, device)
-    except ChildFailedError as err:
-        rank, failure = err.get_first_failure()
-        raise RuntimeError(f"{nproc}-process training failed in rank {rank}: "
-                           f"{_first_line(failure.message) or f'exit code {failure.exitcode}'}") from None
-    return results[0]
-
-
-def _first_line(message: Any) -> str:
-    if isinstance(message, dict):  # the error file's payload
-        message = message.get("message", {}).get("message", "") if isinstance(message.get("message"), dict) \
-            else message.get("message", "")
-    return str(message).strip().splitlines()[0] if str(message).strip() else ""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes", "1",
+               "--nproc-per-node", str(nproc), "--max-restarts", "0", "-m", module, *args]
+    return subprocess.run(command, env=env, check=False)
 
 
 def _collective_device(processes: Processes) -> torch.device:

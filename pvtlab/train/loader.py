@@ -3,10 +3,13 @@
 Why not ``DataLoader(shuffle=True)``: a preempted run must continue the *same* permutation from the batch it
 stopped at, and a DDP run must give each process its own part of it. ``EpochSampler`` is torch's
 ``DistributedSampler`` (the permutation is ``randperm(n, seed + epoch)``, rank r takes every world-th index)
-that can start mid-epoch. It hands out ``(epoch, index)`` pairs so that ``SeededSamples`` can seed each image's
-random augmentation from (seed, epoch, index): the same image gets the same crop whether it is loaded in the
-main process or a worker, before or after a resume. The data order therefore needs no generator state in a
-checkpoint: (epoch, batches done) is all of it.
+that can start mid-epoch, so the data order needs no generator state in a checkpoint: (epoch, batches done)
+is all of it.
+
+Random augmentations: without loader workers they draw from the process's global generators, which a
+checkpoint saves and restores. Worker processes' generators cannot be checkpointed, so there ``SeededSamples``
+seeds each item's draws from (seed, epoch, index): the sampler hands out ``(epoch, index)`` pairs for that.
+Both ways are reproducible and resume exactly; they are different augmentation streams.
 """
 
 from __future__ import annotations
@@ -43,11 +46,7 @@ def sample_seed(seed: int, epoch: int, index: int) -> int:
 
 
 class SeededSamples(Dataset):
-    """``dataset[index]`` with python, numpy and torch seeded from (seed, epoch, index) for that one item.
-
-    In a worker process the generators are simply reseeded; in the main process their states are put back
-    afterwards, so the training loop's own random draws (drop-path, Mixup) do not depend on the data.
-    """
+    """``dataset[index]``; in a loader worker with python, numpy and torch seeded from (seed, epoch, index) first."""
 
     def __init__(self, dataset: Dataset, seed: int) -> None:
         self.dataset, self.seed = dataset, seed
@@ -57,24 +56,12 @@ class SeededSamples(Dataset):
 
     def __getitem__(self, key: tuple[int, int]) -> Any:
         epoch, index = key
-        seed = sample_seed(self.seed, epoch, index)
         if get_worker_info() is not None:
-            _seed_all(seed)
-            return self.dataset[index]
-        py_state, np_state = random.getstate(), np.random.get_state()
-        with torch.random.fork_rng(devices=[]):
-            _seed_all(seed)
-            try:
-                return self.dataset[index]
-            finally:
-                random.setstate(py_state)
-                np.random.set_state(np_state)
-
-
-def _seed_all(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+            item_seed = sample_seed(self.seed, epoch, index)
+            random.seed(item_seed)
+            np.random.seed(item_seed)
+            torch.default_generator.manual_seed(item_seed)  # CPU only: torch.manual_seed also seeds every GPU
+        return self.dataset[index]
 
 
 def train_loader(dataset: Dataset, *, batch_size: int, seed: int, world: int, rank: int, num_workers: int,

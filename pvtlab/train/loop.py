@@ -1,9 +1,10 @@
 """The training loop: AdamW, warm-up + cosine, label smoothing, gradient clipping; a budget in epochs or steps.
 
 Plain on purpose (nanoGPT-style): one function, one optimizer step per batch, nothing hidden in callbacks.
-Determinism on CPU: the caller seeds torch before building the model; the loop shuffles with its own
-generator seeded from ``settings.seed``, and drop-path draws from torch's global generator, which the
-seed fixed. Same seed, thread count and torch build → identical weights and metrics.
+Determinism on CPU: the caller seeds torch, numpy and python before building the model; the data order and
+each image's augmentation come from ``settings.seed`` (loader.py), and drop-path and Mixup draw from the global
+generators, which the seed fixed and a checkpoint restores. Same seed, thread count and torch build →
+identical weights and metrics, resumed or not.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ class Recipe:
     """Every value one training run uses (the resolved recipe). ``peak_lr`` is ``lr`` scaled to the global batch."""
 
     name: str
-    epochs: int  # the budget when neither epochs nor steps is given
+    epochs: int  # the epoch budget (a step budget, when given, replaces it)
     batch_size: int  # per process
     lr: float  # learning rate for ``lr_batch`` images per step
     lr_batch: int | None  # the batch ``lr`` is for; None: the per-process batch (quick: scale by nproc only)
@@ -93,7 +93,7 @@ SMALL_MODEL_RULE = (0.1, None)  # models of no paper size (pvt_nano, custom size
 SIZE_FIELDS = ("embed_dims", "depths", "mlp_ratios", "num_heads")
 
 # run_accuracy arguments that set the recipe field of the same name (None: the recipe's value).
-ARGUMENTS = ("batch_size", "lr", "warmup", "label_smoothing", "clip_grad", "drop_path")
+ARGUMENTS = ("epochs", "batch_size", "lr", "warmup", "label_smoothing", "clip_grad", "drop_path")
 _FIXED = ("name", "nproc", "global_batch", "peak_lr")
 
 

@@ -2,8 +2,8 @@
 
 On CUDA the defaults aim at speed: bf16 autocast (fp16 runs with ``torch.amp.GradScaler``), DataLoader worker
 processes with pinned memory and persistent workers. On CPU the defaults keep runs exact and reproducible:
-float32, no workers (``num_workers`` > 0 is allowed and keeps results the same: every image's augmentation
-is seeded by itself, loader.py). ``channels_last`` and ``compile`` are opt-in everywhere.
+float32, no workers (``num_workers`` > 0 is allowed: also reproducible and resumable, with each image's
+augmentation seeded by itself, a different stream from 0 workers; loader.py). ``channels_last`` and ``compile`` are opt-in everywhere.
 """
 
 from __future__ import annotations

@@ -1,0 +1,92 @@
+"""One accuracy cell as N data-parallel processes: the job goes out as a JSON file, rank 0's row comes back.
+
+Parent side, ``run_in_processes(kwargs, nproc, device)``: writes the cell's ``fit`` arguments as JSON to a temp
+folder, runs ``python -m pvtlab.train.ranks JOB`` under torchrun (distributed.py) and returns the row rank 0
+wrote. Rank side (``main``): joins the process group, runs ``fit`` as one rank of N, rank 0 writes the row.
+A rank that fails writes its error, which the parent raises again (a user's mistake stays a UserInputError).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pvtlab
+
+from ..errors import UserInputError
+from ..files import write_text_atomic
+from ..models.config import PVTConfig
+from .distributed import process_group, torchrun
+from .scale import Scaling
+
+ROW_FILE = "row.json"
+ERROR_FILE = "error-{rank}.json"
+
+
+def _encode(kwargs: dict[str, Any]) -> str:
+    plain = {**kwargs, "config": kwargs["config"].to_dict(), "scaling": dataclasses.asdict(kwargs["scaling"])}
+    scaling = plain["scaling"]
+    if scaling["checkpoint_path"] is not None:
+        scaling["checkpoint_path"] = os.fspath(scaling["checkpoint_path"])
+    plain["data"] = dict(kwargs["data"])
+    return json.dumps(plain)
+
+
+def _decode(text: str) -> dict[str, Any]:
+    kwargs = json.loads(text)
+    kwargs["config"] = PVTConfig(**kwargs["config"])
+    kwargs["scaling"] = Scaling(**kwargs["scaling"])
+    return kwargs
+
+
+def run_in_processes(kwargs: dict[str, Any], *, nproc: int, device: str) -> dict[str, Any]:
+    """``fit(**kwargs).row`` trained by ``nproc`` processes on this machine (rank 0's row)."""
+    with tempfile.TemporaryDirectory(prefix="pvtlab-ranks-") as tmp:
+        job = Path(tmp) / "job.json"
+        job.write_text(_encode(kwargs), encoding="utf-8")
+        package_root = str(Path(pvtlab.__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([package_root, *filter(None, [
+            os.environ.get("PYTHONPATH")])])}
+        threads = kwargs.get("threads") or max(1, (os.cpu_count() or 1) // nproc)
+        env.setdefault("OMP_NUM_THREADS", str(threads))  # torchrun would set 1 otherwise
+        if kwargs.get("threads") is not None:
+            env["OMP_NUM_THREADS"] = str(threads)
+        done = torchrun("pvtlab.train.ranks", [str(job), device], nproc=nproc, env=env)
+        errors = sorted(Path(tmp).glob(ERROR_FILE.format(rank="*")))
+        if errors:
+            error = json.loads(errors[0].read_text(encoding="utf-8"))
+            kind = UserInputError if error["user_input"] else RuntimeError
+            raise kind(error["message"])
+        row_file = Path(tmp) / ROW_FILE
+        if done.returncode != 0 or not row_file.exists():
+            raise RuntimeError(f"{nproc}-process training exited with code {done.returncode} and no row "
+                               f"(killed, or out of memory?); its output is in the log above")
+        return json.loads(row_file.read_text(encoding="utf-8"))
+
+
+def main(argv: list[str]) -> int:
+    """Rank side: ``python -m pvtlab.train.ranks JOB DEVICE`` under torchrun."""
+    from .accuracy import fit
+
+    job, device = Path(argv[0]), argv[1]
+    rank = int(os.environ["RANK"])
+    try:
+        with process_group(device):
+            row = fit(**_decode(job.read_text(encoding="utf-8"))).row
+    except Exception as exc:  # noqa: BLE001  (every failure goes back to the parent, named)
+        error = {"message": f"rank {rank}: {type(exc).__name__}: {exc}" if not isinstance(exc, UserInputError)
+                 else str(exc), "user_input": isinstance(exc, UserInputError)}
+        write_text_atomic(job.parent / ERROR_FILE.format(rank=rank), json.dumps(error))
+        raise
+    if rank == 0:
+        write_text_atomic(job.parent / ROW_FILE, json.dumps(row))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
