@@ -13,7 +13,7 @@ from test_report_load import fail, synthetic_rows, write_cells
 
 from pvtlab.errors import UserInputError
 from pvtlab.report import write_report
-from pvtlab.report.schema import COLUMNS
+from pvtlab.columns import COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = "name: synthetic\nmodels: [pvt_v2_b2]\nmeasure: [params, flops, memory, throughput]\n"
