@@ -161,7 +161,7 @@ class Catalog:
 
     def _find_factorials(self) -> dict[str, dict[Combo, Member]]:
         """For each model with factorial rows: combination -> member, for the combinations it has."""
-        flag = np.array([bool(v) for v in self._col["in_factorial"]])
+        flag = np.array([bool(v) for v in self._col["in_factorial"]], dtype=bool)
         out: dict[str, dict[Combo, Member]] = {}
         for owner in dict.fromkeys(sorted(map(str, self._owner[flag]))):
             combos: dict[Combo, Member] = {}
@@ -194,10 +194,12 @@ class Catalog:
             acc = tuple(int(p) for p in acc if p not in known_acc)
             known_acc |= set(acc)
             out.append(Member(f"{line.name} ({line.model})", line.model, line.name, line, acc))
-        rest = [p for p in np.flatnonzero(self._acc) if p not in known_acc]
-        for (owner, variant), part in pd.Series(rest, dtype=int).groupby(
-                [self._owner[rest], self._col["variant"][rest]], sort=False) if rest else []:
-            out.append(Member(f"{variant} ({owner})", str(owner), str(variant), None, tuple(int(p) for p in part)))
+        trained: dict[tuple[str, str], list[int]] = {}
+        for p in np.flatnonzero(self._acc):
+            if p not in known_acc:
+                trained.setdefault((str(self._owner[p]), str(self._col["variant"][p])), []).append(int(p))
+        out += [Member(f"{variant} ({owner})", owner, variant, None, tuple(acc))
+                for (owner, variant), acc in trained.items()]
         return out
 
     def members(self) -> list[Member]:

@@ -210,8 +210,11 @@ def plot_complexity(data: pd.DataFrame, metric: str, *, panel: str | None = None
             bad = failed[failed["_panel"].eq(name) & failed["_line"].isin(line.split(" = "))]["resolution"]
             if len(bad):
                 text += f" (failed @{', '.join(str(int(r)) for r in sorted(bad.unique()))} px)"
+            # Earlier lines get larger markers and are drawn below later ones, so a point two lines share
+            # shows both markers.
             ax.plot(values.index, values.to_numpy(), color=f"C{index % 10}", marker=MARKERS[index % len(MARKERS)],
-                    markersize=4, linestyle="--" if index >= 10 else "-", label=text)
+                    markersize=max(3.0, 9.0 - 1.5 * index), zorder=2 + index / 100,
+                    linestyle="--" if index >= 10 else "-", label=text)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xticks(resolutions, [str(r) for r in resolutions])
