@@ -316,3 +316,18 @@ def test_measured_crossover_outside_the_range(tmp_path: Path) -> None:
     catalog = cells_of(tmp_path, rows)
     sra, lsra = sra_pairs(catalog)[0]
     assert measured_crossover(catalog, sra, lsra) == ([224], "not within the range measured (224 px)")
+
+
+def test_other_variants_and_cells_under_two_names_are_shown_once(tmp_path: Path) -> None:
+    rows = synthetic_rows()
+    extra = {"in_factorial": "false", "path_step": ""}
+    b0 = _cost_rows("pvt_v2_b0", "b0", ("overlap", "conv_ffn", "sra"), ("params", "flops"), **extra)
+    trained_only = _accuracy_rows("pvt_v2_b0", "b0_trained", ("overlap", "conv_ffn", "sra"), **extra)
+    catalog = cells_of(tmp_path, rows + b0 + trained_only)
+    assert [(m.variant, m.line is not None, len(m.acc)) for m in catalog.others] == [
+        ("b0", True, 0), ("b0_trained", False, len(SEEDS))]
+    assert catalog.panels()[-1][0] == "Other variants"
+    gmacs = {t.name: t for t in complexity_tables(catalog)}["complexity_gmacs"]
+    names = [e.text for e in gmacs.column("variant")]
+    assert len(names) == len(set(names)) == len(catalog.lines)  # B2 is on the path and in the factorial: one row
+    assert "overlap/conv_ffn/sra = pvt_v2_b2" in names and "b0" in names

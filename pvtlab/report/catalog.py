@@ -226,8 +226,7 @@ class Catalog:
         names: dict[Line, str] = {}
         for member in self.members():
             if member.line:
-                short = member.label if member.combo else member.variant.split(" = ")[-1]
-                names.setdefault(member.line, short)
+                names.setdefault(member.line, short_label(member))
         for line in self.lines:
             names.setdefault(line, line.name.split(" = ")[0])
         return names
@@ -359,6 +358,11 @@ class Catalog:
         if not sizes:
             return ""
         return f", batch {sizes[0]}" if len(sizes) == 1 else f", batch {sizes[0]}-{sizes[-1]}"
+
+
+def short_label(member: Member) -> str:
+    """A plot label: a factorial member's combination ("+OPE+LSRA"), else its own (last) variant name."""
+    return member.label if member.combo else member.variant.split(" = ")[-1]
 
 
 def combo_label(combo: Combo) -> str:

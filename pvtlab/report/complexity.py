@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pvtlab.report.catalog import Catalog, Line
+from pvtlab.report.catalog import Catalog, Line, short_label
 from pvtlab.report.table import Col, Entry, Table, label, missing
 
-CURVE_COLUMNS = ["panel", "model", "variant", "resolution", "value", "note"]
+CURVE_COLUMNS = ["panel", "label", "model", "variant", "resolution", "value", "note"]
 PAIR_IGNORES = ("attention", "ffn_relu")  # B2-Li's FFN ReLU comes with its linear SRA in the official code
 
 
@@ -97,18 +97,20 @@ def _usable(resolutions: Sequence[float], values: Sequence[float]) -> list[tuple
 
 
 def curve_data(catalog: Catalog, curve: Curve) -> pd.DataFrame:
-    """Tidy rows (panel, model, variant, resolution, value, note) of one curve; ``variant`` is the architecture's
-    display name, value NaN with a note where the cell failed or did not run; an architecture in the path and in
-    a factorial appears in both panels."""
+    """Tidy rows (panel, label, model, variant, resolution, value, note) of one curve; ``variant`` is the
+    architecture's display name, ``label`` its short name in the panel, value NaN with a note where the cell
+    failed or did not run; an architecture in the path and in a factorial appears in both panels."""
     resolutions = catalog.resolutions(curve.group)
     out = []
     for title, members in catalog.panels():
+        labels = {m.line: short_label(m) for m in reversed(members) if m.line}
         for line in dict.fromkeys(m.line for m in members if m.line):
             entries = [catalog.measured(line, curve.group, curve.column, r) for r in resolutions]
             if all(e.note == "not run" for e in entries):
                 continue
             for resolution, entry in zip(resolutions, entries):
-                out.append({"panel": title, "model": line.model, "variant": line.name, "resolution": resolution,
+                out.append({"panel": title, "label": labels[line], "model": line.model, "variant": line.name,
+                            "resolution": resolution,
                             "value": entry.value if entry.has_value else float("nan"),
                             "note": None if entry.has_value else entry.note})
     return pd.DataFrame(out, columns=CURVE_COLUMNS)

@@ -9,6 +9,7 @@ legends outside the axes and point labels off every other text.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pandas as pd
 from matplotlib.axes import Axes
@@ -47,8 +48,7 @@ def scaling_figure(catalog: Catalog, curve_name: str) -> Figure | None:
                                                               "failed"))
     shown = data.groupby(["model", "variant"])["value"].transform(lambda v: v.notna().any()) | data["status"].eq(
         "failed")
-    short = {(line.model, line.name): name for line, name in catalog.short_names().items()}
-    data = data.assign(variant=[short.get(key, key[1]) for key in zip(data["model"], data["variant"])])
+    data = data.assign(variant=data["label"])
     return plot_complexity(data[shown].rename(columns={"value": curve.column}), curve.column, panel="panel",
                            ylabel=f"{curve.title} ({curve.unit}, log scale)",
                            title=f"{curve.title} vs input resolution{catalog.batch_text(curve.group)} "
@@ -57,15 +57,11 @@ def scaling_figure(catalog: Catalog, curve_name: str) -> Figure | None:
 
 def accuracy_figure(catalog: Catalog) -> Figure | None:
     """Top-1 (mean ± 95% CI over seeds) against the GMACs of the model that was trained, per panel."""
-    panels = []
-    for title, members in catalog.panels():
-        points = [p for p in (_accuracy_point(catalog, m) for m in members) if p is not None]
-        if points:
-            panels.append((title, points))
-    if not panels:
+    made = _panel_figure(catalog, lambda member: _accuracy_point(catalog, member), height=4.6)
+    if made is None:
         return None
-    fig, axes = new_figure(len(panels), width=6.8, height=4.6)
-    for ax, (title, points) in zip(axes, panels):
+    fig, panels = made
+    for ax, (title, points) in panels:
         if title.startswith("Paper's path"):
             ax.plot([p[0] for p in points], [p[1] for p in points], color="0.75", linestyle=":", zorder=1,
                     label="path order")
@@ -81,7 +77,7 @@ def accuracy_figure(catalog: Catalog) -> Figure | None:
         ax.grid(True, alpha=0.3)
         legend_outside(ax, title="bars: 95% CI over seeds (t)")
     fig.suptitle("Accuracy vs the compute of the model that was trained")
-    for ax, (_, points) in zip(axes, panels):
+    for ax, (_, points) in panels:
         place_labels(ax, [(x, y, _short(member)) for x, y, _, _, member in points])
     return fig
 
@@ -169,16 +165,11 @@ def _range_bars(main: pd.DataFrame, values: list[float]) -> list[list[float]]:
 
 def learning_curves_figure(catalog: Catalog) -> Figure | None:
     """Validation top-1 against images seen per variant: mean over seeds with its 95% CI band."""
-    panels = []
-    for title, members in catalog.panels():
-        curves = [(m, band(_curves(catalog, m))) for m in members]
-        curves = [(m, b) for m, b in curves if not b.empty]
-        if curves:
-            panels.append((title, curves))
-    if not panels:
+    made = _panel_figure(catalog, lambda member: _band(catalog, member), height=4.4)
+    if made is None:
         return None
-    fig, axes = new_figure(len(panels), width=6.8, height=4.4)
-    for ax, (title, curves) in zip(axes, panels):
+    fig, panels = made
+    for ax, (title, curves) in panels:
         for index, (member, data) in enumerate(curves):
             color = f"C{index % 10}"
             n = int(data["n"].max())
@@ -197,10 +188,27 @@ def learning_curves_figure(catalog: Catalog) -> Figure | None:
     return fig
 
 
-def _curves(catalog: Catalog, member: Member) -> list:
+def _band(catalog: Catalog, member: Member) -> tuple[Member, pd.DataFrame] | None:
+    """A member's learning curve over seeds (see ``curves.band``); None when no seed recorded one."""
     rows = catalog.rows.iloc[list(member.acc)]
     rows = rows[rows["status"].eq("ok") & rows["group"].eq(ACCURACY)]
-    return [c for c in rows["val_curve"].map(parse_curve) if c is not None]
+    data = band([c for c in rows["val_curve"].map(parse_curve) if c is not None])
+    return None if data.empty else (member, data)
+
+
+def _panel_figure(catalog: Catalog, point: Callable[[Member], object | None],
+                  height: float) -> tuple[Figure, list[tuple[Axes, tuple[str, list]]]] | None:
+    """A figure with one axes per plot panel holding what ``point`` gives for its members (None: left out);
+    panels left empty are dropped, and with none left there is no figure."""
+    panels = []
+    for title, members in catalog.panels():
+        found = [p for p in map(point, members) if p is not None]
+        if found:
+            panels.append((title, found))
+    if not panels:
+        return None
+    fig, axes = new_figure(len(panels), width=6.8, height=height)
+    return fig, list(zip(axes, panels))
 
 
 def throughput_points(catalog: Catalog) -> pd.DataFrame:

@@ -194,7 +194,7 @@ def frame(table: Table) -> pd.DataFrame:
         }
         for suffix, column in extras.items():
             if any(v is not None for v in column):
-                out[f"{col.key}_{suffix}"] = column
+                out[f"{col.key}_{suffix}"] = pd.array(column, dtype="Int64") if suffix == "n" else column
     return pd.DataFrame(out)
 
 
