@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 
 from pvtlab import get_config
+from pvtlab.columns import COLUMNS
 from pvtlab.errors import UserInputError
 from pvtlab.models import STYLE_FIELDS
 from pvtlab.report import load
-from pvtlab.columns import COLUMNS
 
 RESOLUTIONS = {"params": [224], "flops": [224, 320, 448, 640], "memory": [224, 448], "throughput": [224, 320]}
 SEEDS = [0, 1, 2]

@@ -13,15 +13,31 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.text import Annotation
-from test_report_load import ACC_SIZE, FACTORIAL_MODEL, PATH, RESOLUTIONS, fail, synthetic_rows, write_cells
+from test_report_load import (
+    ACC_SIZE,
+    FACTORIAL_MODEL,
+    PATH,
+    RESOLUTIONS,
+    fail,
+    synthetic_rows,
+    write_cells,
+)
 
 from pvtlab import PVTConfig
 from pvtlab.measure import analytic_count
 from pvtlab.report import Catalog, build_figures, current, load, plot_complexity
 from pvtlab.report.effects import effect_sets
 from pvtlab.report.figures import drawn_texts, text_box
-from pvtlab.report.plots import (accuracy_figure, effects_figure, learning_curves_figure, pareto_front,
-                                 scaling_figure, scaling_skip_reason, throughput_figure, throughput_points)
+from pvtlab.report.plots import (
+    accuracy_figure,
+    effects_figure,
+    learning_curves_figure,
+    pareto_front,
+    scaling_figure,
+    scaling_skip_reason,
+    throughput_figure,
+    throughput_points,
+)
 
 SLOPE = re.compile(r"k = (-?\d+\.\d+)")
 
@@ -123,7 +139,7 @@ def test_pareto_front_keeps_only_undominated_points() -> None:
 
 def test_learning_curves_have_a_line_and_a_band_per_variant(catalog: Catalog) -> None:
     fig = learning_curves_figure(catalog)
-    path_ax, factorial_ax = fig.axes
+    _, factorial_ax = fig.axes
     variant_lines = [line for line in factorial_ax.get_lines() if not line.get_label().startswith(("chance",
                                                                                                     "ceiling"))]
     assert len(variant_lines) == 8

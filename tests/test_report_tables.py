@@ -8,15 +8,31 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_report_load import (ACC_MODEL, FACTORIAL_MODEL, PATH, RESOLUTIONS, SEEDS, TOGGLE_VALUES, _accuracy_rows,
-                              _cost_rows, fail, synthetic_rows, throughput, write_cells)
+from test_report_load import (
+    ACC_MODEL,
+    FACTORIAL_MODEL,
+    PATH,
+    RESOLUTIONS,
+    SEEDS,
+    TOGGLE_VALUES,
+    _accuracy_rows,
+    _cost_rows,
+    fail,
+    synthetic_rows,
+    throughput,
+    write_cells,
+)
 
 from pvtlab import get_config
 from pvtlab.models import STYLE_FIELDS
-
 from pvtlab.report import Catalog, current, load
-from pvtlab.report.complexity import (complexity_tables, crossover_tables, fit_exponent, measured_crossover,
-                                     sra_pairs)
+from pvtlab.report.complexity import (
+    complexity_tables,
+    crossover_tables,
+    fit_exponent,
+    measured_crossover,
+    sra_pairs,
+)
 from pvtlab.report.effects import effect_sets, effects_tables
 from pvtlab.report.table import frame, latex, markdown, number
 from pvtlab.report.variant_tables import factorial_tables, path_tables
@@ -83,7 +99,7 @@ def test_a_failed_cell_shows_as_failed_with_its_reason(tmp_path: Path) -> None:
     assert not entry.has_value and entry.note == "failed (RuntimeError: out of memory)"
     assert table.column(key)[1].delta is None  # no change against a failed row
     text = markdown(table)
-    first_row = [line for line in text.splitlines() if line.startswith("| 0 |")][0]
+    first_row = next(line for line in text.splitlines() if line.startswith("| 0 |"))
     assert "failed (RuntimeError: out of memory)" in first_row
     csv = frame(table)
     assert pd.isna(csv.loc[0, key]) and csv.loc[0, f"{key}_note"] == "failed (RuntimeError: out of memory)"
@@ -247,7 +263,7 @@ def test_warnings_name_few_seeds_chance_and_ceiling(tmp_path: Path) -> None:
     assert any("step 0 (pvt_v1_small) sits at chance" in w and "6.25 %" in w for w in warnings)
     assert any("step 1 (v1_small+ope) top-1 rests on 2 seed(s)" in w for w in warnings)
     assert any("step 3 (pvt_v2_b2_li) sits at the ceiling" in w for w in warnings)
-    assert len(warnings) == 3
+    assert len(warnings) == 3  # the path's changes are steady over seeds: no CI includes 0
     per_seed = table.column("top1_acc_pct_per_seed")[0].text
     assert per_seed == "7.0 (s0) / 7.1 (s1) / 7.2 (s2)"
 
@@ -331,3 +347,15 @@ def test_other_variants_and_cells_under_two_names_are_shown_once(tmp_path: Path)
     names = [e.text for e in gmacs.column("variant")]
     assert len(names) == len(set(names)) == len(catalog.lines)  # B2 is on the path and in the factorial: one row
     assert "overlap/conv_ffn/sra = pvt_v2_b2" in names and "b0" in names
+
+
+def test_a_path_change_with_a_ci_including_zero_says_how_many_seeds_would_resolve_it(tmp_path: Path) -> None:
+    rows = synthetic_rows(factorial_costs=False)
+    swing = {0: -1.5, 1: 2.0, 2: 0.5}
+    for row in rows:
+        if row["group"] == "accuracy" and row["variant"] == "pvt_v2_b2_li":
+            row["top1_acc"] += swing[row["seed"]]
+    [table] = path_tables(cells_of(tmp_path, rows))
+    diff = paired_difference([0.5 + swing[s] for s in SEEDS], [0.0] * len(SEEDS))
+    [warning] = [n for n in table.notes if n.startswith("Warning: step 3")]
+    assert f"about {seeds_to_resolve(diff['std'], diff['mean'])} seeds" in warning

@@ -22,7 +22,7 @@ import itertools
 import json
 import math
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -106,7 +106,7 @@ class Catalog:
         self._col = {c: rows[c].to_numpy(dtype=object, na_value=None)
                      for c in ("group", "status", "resolution", "config_json", "base_model", "model", "variant",
                                "path_step", "in_factorial", *TOGGLES)}
-        self._owner = np.where(self._col["base_model"] == None, self._col["model"], self._col["base_model"])  # noqa: E711
+        self._owner = np.where(self._col["base_model"] == None, self._col["model"], self._col["base_model"])
         self._acc = self._col["group"] == ACCURACY
         self.lines = self._find_lines()
         self._by_config = {line.config: np.flatnonzero((self._col["config_json"] == line.config) & ~self._acc)
@@ -138,7 +138,7 @@ class Catalog:
 
     def _find_paths(self) -> dict[str, list[Member]]:
         """The path(s) keyed by a title: one path unless a step has several models (then one per model)."""
-        on_path = self._col["path_step"] != None  # noqa: E711
+        on_path = self._col["path_step"] != None
         keys = sorted({(int(self._col["path_step"][p]), str(self._owner[p])) for p in np.flatnonzero(on_path)})
         several = len({step for step, _ in keys}) < len(keys)
         out: dict[str, list[Member]] = {}
@@ -377,7 +377,7 @@ def paper_name(preset: str) -> str:
     return f"PVT{version}-" + "-".join(part.capitalize() for part in rest)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _preset_dicts() -> dict[str, dict]:
     return {name: get_config(name).to_dict() for name in list_models() if name.startswith(("pvt_v1", "pvt_v2"))}
 
@@ -432,6 +432,10 @@ def _display_name(rows: pd.DataFrame, model: str) -> str:
     return " = ".join(map(str, names))
 
 
+def _missing(values: np.ndarray) -> np.ndarray:
+    return np.array([v is None for v in values], dtype=bool)
+
+
 def _one_variant(catalog: Catalog, positions: np.ndarray) -> tuple[int, ...]:
     """Accuracy rows of the first variant name only, so two variants never mix into one mean."""
     if not len(positions):
@@ -442,6 +446,8 @@ def _one_variant(catalog: Catalog, positions: np.ndarray) -> tuple[int, ...]:
 
 @lru_cache(maxsize=1024)
 def _analytic_gmacs(config_json: str, resolution: int) -> float:
-    from pvtlab.measure import analytic_count  # the measure package loads torch: only when a count is needed
+    from pvtlab.measure import (
+        analytic_count,  # the measure package loads torch: only when a count is needed
+    )
 
     return analytic_count(PVTConfig(**json.loads(config_json)), resolution).macs / 1e9

@@ -57,6 +57,11 @@ CURVES: dict[str, Curve] = {
 EXPONENT_NOTE = (" Exponent k: the cost grows as (side length)^k, the slope of a least-squares line in log-log "
                  "space; 'top two' uses only the two highest resolutions that ran. For compute, k = 2 is linear "
                  "in the token count and k = 4 quadratic; a constant part (weights, the process) pulls k down.")
+CROSSOVER_NOTE = (
+    "Closed form: the smallest input side from which LSRA's two attention matmuls (N x P^2 keys against SRA's "
+    "N x (H/(s_i R_i))^2), and its whole attention layer (reducer included), take fewer MACs than SRA's; "
+    "'never' where SRA stays cheaper at every side. Measured: the smallest side at which an LSRA variant's "
+    "median inference img/s beats its SRA twin's (same other toggles) on this machine.")
 WHY_CROSSOVERS_DIFFER = (
     "Why the measured crossover differs from the closed form: the closed form counts multiply-accumulates only. "
     "Linear SRA adds work that MACs do not see (adaptive average pooling of the whole token map, a GELU and a "
@@ -195,12 +200,7 @@ def crossover_tables(catalog: Catalog, closed_form: Callable | None = None) -> l
                        for k in ("stride", "sr_ratio", "pool_size", "matmul_side_px", "layer_side_px")]
             table.add([label(model), label(stage.get("stage", "-"))] + numbers
                       + [label(measured.get(model, "no SRA/LSRA pair measured"))])
-    table.notes += [
-        "Closed form: the smallest input side from which LSRA's two attention matmuls (N x P^2 keys against SRA's "
-        "N x (H/(s_i R_i))^2), and its whole attention layer (reducer included), take fewer MACs than SRA's; "
-        "'never' where SRA stays cheaper at every side. Measured: the smallest side at which an LSRA variant's "
-        "median inference img/s beats its SRA twin's (same other toggles) on this machine.",
-        WHY_CROSSOVERS_DIFFER]
+    table.notes += [CROSSOVER_NOTE, WHY_CROSSOVERS_DIFFER]
     return [table]
 
 

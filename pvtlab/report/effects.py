@@ -219,11 +219,11 @@ def effects_tables(sets: list[EffectSet]) -> list[Table]:
             inter.add([label(s.metric), label(s.model), label(r["improvement"]), _effect(r, s), _spread(r, s),
                        label(r["ci_over"])])
     main.notes += [
-        "Effect: mean change when the toggle goes from its PVTv1 to its PVTv2 value, averaged over the other two "
-        "toggles. Accuracy: ± 95% CI over seeds, paired (every seed trained all 8 combinations), n = seeds, and "
-        "the per-seed effects; in percentage points (pp).",
-        "Costs are deterministic (throughput: medians of repeated timings): no CI; 'Per seed / range' gives the "
-        "effect's range over the 4 settings of the other toggles (one value when it does not depend on them).",
+        ("Effect: mean change when the toggle goes from its PVTv1 to its PVTv2 value, averaged over the other two "
+         "toggles. Accuracy: ± 95% CI over seeds, paired (every seed trained all 8 combinations), n = seeds, and "
+         "the per-seed effects; in percentage points (pp)."),
+        ("Costs are deterministic (throughput: medians of repeated timings): no CI; 'Per seed / range' gives the "
+         "effect's range over the 4 settings of the other toggles (one value when it does not depend on them)."),
     ]
     skipped = [f"{s.metric} on {s.model} ({s.incomplete})" for s in sets if s.incomplete]
     if skipped:

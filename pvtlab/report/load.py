@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pvtlab.errors import UserInputError
 from pvtlab.columns import COLUMNS, REQUIRED, Kind
+from pvtlab.errors import UserInputError
 from pvtlab.layout import CELLS_FILE
 
 REASON_CHARS = 80

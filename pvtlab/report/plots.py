@@ -19,7 +19,14 @@ from pvtlab.report.catalog import ACCURACY, CEILING_PCT, Catalog, Member
 from pvtlab.report.complexity import CURVES, curve_data
 from pvtlab.report.curves import band, parse_curve
 from pvtlab.report.effects import EffectSet
-from pvtlab.report.figures import MARKERS, legend_outside, new_figure, place_labels, plain_log_ticks, plot_complexity
+from pvtlab.report.figures import (
+    MARKERS,
+    legend_outside,
+    new_figure,
+    place_labels,
+    plain_log_ticks,
+    plot_complexity,
+)
 from pvtlab.toggles import TOGGLES
 
 NAMES = [name for _, _, name in TOGGLES.values()]

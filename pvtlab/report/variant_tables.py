@@ -13,9 +13,17 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from pvtlab.report.catalog import CEILING_PCT, CHANCE_MARGIN_PP, COMBOS, EFFICIENCY, MIN_SEEDS, Catalog, Member
+from pvtlab.report.catalog import (
+    CEILING_PCT,
+    CHANCE_MARGIN_PP,
+    COMBOS,
+    EFFICIENCY,
+    MIN_SEEDS,
+    Catalog,
+    Member,
+)
 from pvtlab.report.table import Col, Entry, Table, label, missing, number
-from pvtlab.stats import paired_difference
+from pvtlab.stats import paired_difference, seeds_to_resolve
 from pvtlab.toggles import TOGGLES
 
 TOP1_KEY, SEEDS_KEY, EFFICIENCY_KEY = "top1_acc_pct", "top1_acc_pct_per_seed", "sample_efficiency_pct"
@@ -62,6 +70,8 @@ def _path_table(catalog: Catalog, steps: list[Member], title: str) -> Table:
         table.add([label(member.step), label(member.setting), label(member.paper or "-"), label(member.model),
                    label(member.variant)] + entries)
         table.notes += accuracy_warnings(catalog, member, f"step {member.step} ({member.variant})")
+        if previous is not None:
+            table.notes += _delta_warning(catalog, member, previous[0])
         previous = (member, entries)
     papers = [f"step {m.step} = {m.paper}" for m in steps if m.paper]
     head = ["Each row adds what 'Setting' names to the row above (read from the two configs); (Δ ...) is the "
@@ -113,6 +123,23 @@ def _paired_change(catalog: Catalog, entry: Entry, member: Member, before: Membe
     return replace(entry, delta=diff["mean"], delta_ci=diff["ci95_half"])
 
 
+def _delta_warning(catalog: Catalog, member: Member, before: Member) -> list[str]:
+    """A warning where a step's paired top-1 change has a CI that includes 0, with the seeds that would resolve it."""
+    now, then = catalog.seed_values(member)[0], catalog.seed_values(before)[0]
+    shared = now.index.intersection(then.index)
+    if len(shared) < 2:
+        return []
+    diff = paired_difference(now[shared].to_numpy(), then[shared].to_numpy())
+    if diff["ci95_half"] < abs(diff["mean"]):
+        return []
+    need = seeds_to_resolve(diff["std"], diff["mean"])
+    seeds = f"about {need} seeds" if need else "no feasible number of seeds"
+    return [(f"Warning: step {member.step} ({member.setting}) changes top-1 by "
+             f"{number(diff['mean'], 2, signed=True)} ± {number(diff['ci95_half'], 2)} pp (paired, n={diff['n']}), a "
+             f"CI that includes 0; at the per-seed spread observed (sd {number(diff['std'], 2)} pp), {seeds} would "
+             "give a CI half-width below the change's size.")]
+
+
 def accuracy_warnings(catalog: Catalog, member: Member, name: str) -> list[str]:
     """Warning lines for one variant's top-1: few seeds, a CI wider than 0-100 %, at chance, at the ceiling."""
     entry = catalog.seed_entry(member)
@@ -143,8 +170,8 @@ def _accuracy_note(catalog: Catalog, style: str) -> str:
 
 
 def _cost_notes(catalog: Catalog) -> list[str]:
-    notes = ["GMACs = 10^9 multiply-accumulates per image at batch 1, attention matmuls included (the papers' "
-             "'GFLOPs'); costs are deterministic, so they carry no CI."]
+    notes = [("GMACs = 10^9 multiply-accumulates per image at batch 1, attention matmuls included (the papers' "
+              "'GFLOPs'); costs are deterministic, so they carry no CI.")]
     groups = {m.group for m in catalog.metrics}
     if "memory" in groups:
         notes.append(MEMORY_NOTE)

@@ -19,8 +19,14 @@ from pvtlab.report.effects import EffectSet, effect_sets, effects_tables
 from pvtlab.report.figures import save
 from pvtlab.report.header import header
 from pvtlab.report.load import cells_path, current, failed_note, load
-from pvtlab.report.plots import (accuracy_figure, effects_figure, learning_curves_figure, scaling_figure,
-                                 scaling_skip_reason, throughput_figure)
+from pvtlab.report.plots import (
+    accuracy_figure,
+    effects_figure,
+    learning_curves_figure,
+    scaling_figure,
+    scaling_skip_reason,
+    throughput_figure,
+)
 from pvtlab.report.table import Table, markdown, write
 from pvtlab.report.variant_tables import factorial_tables, path_tables
 
