@@ -22,6 +22,8 @@ from matplotlib.text import Annotation, Text
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from matplotlib.transforms import Bbox
 
+from pvtlab.report.complexity import fit_exponent
+
 DPI = 150
 FORMATS = ("png", "pdf")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
@@ -100,37 +102,42 @@ def place_labels(ax: Axes, points: list[tuple[float, float, str]], fontsize: flo
 
     Tries offsets around the point at growing distances (far ones get a thin leader line); if none is free it
     takes the one with the least overlap. Call after everything else is drawn: it freezes the figure's layout.
+    Candidate boxes are computed from the label's measured size, so only the chosen label is created.
     """
     fig = ax.figure
     freeze_layout(fig)
     renderer = fig.canvas.get_renderer()
     taken = text_boxes(fig, renderer)
     frame = ax.get_window_extent(renderer)
-    for x, y in ((p[0], p[1]) for p in points):
-        px, py = ax.transData.transform((x, y))
-        taken.append(Bbox.from_extents(px - MARKER_PAD_PX, py - MARKER_PAD_PX, px + MARKER_PAD_PX, py + MARKER_PAD_PX))
+    anchors = [ax.transData.transform((x, y)) for x, y, _ in points]
+    taken += [Bbox.from_extents(px - MARKER_PAD_PX, py - MARKER_PAD_PX, px + MARKER_PAD_PX, py + MARKER_PAD_PX)
+              for px, py in anchors]
+    per_point = fig.dpi / 72.0
     placed = []
-    for x, y, text in points:
-        best: tuple[float, Annotation] | None = None
-        for distance in LABEL_DISTANCES:
-            for dx, dy in DIRECTIONS:
-                ann = _annotation(ax, x, y, text, dx * distance, dy * distance, distance, fontsize)
-                box = text_box(ann, renderer)
-                inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
-                overlap = sum(_area(box, other) for other in taken) + (0.0 if inside else 1e6)
-                if best is None or overlap < best[0]:
-                    if best is not None:
-                        best[1].remove()
-                    best = (overlap, ann)
-                else:
-                    ann.remove()
-                if overlap == 0.0:
-                    break
-            if best is not None and best[0] == 0.0:
+    for (x, y, text), (px, py) in zip(points, anchors):
+        probe = ax.annotate(text, (x, y), fontsize=fontsize)
+        size = text_box(probe, renderer)
+        probe.remove()
+        best: tuple[float, float, float, float] | None = None  # (overlap, dx, dy, distance)
+        for distance, (dx, dy) in ((d, u) for d in LABEL_DISTANCES for u in DIRECTIONS):
+            box = _candidate(px + dx * distance * per_point, py + dy * distance * per_point, dx, dy, size)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            overlap = sum(_area(box, other) for other in taken) + (0.0 if inside else 1e6)
+            if best is None or overlap < best[0]:
+                best = (overlap, dx * distance, dy * distance, distance)
+            if overlap == 0.0:
                 break
-        taken.append(text_box(best[1], renderer))
-        placed.append(best[1])
+        ann = _annotation(ax, x, y, text, best[1], best[2], best[3], fontsize)
+        taken.append(text_box(ann, renderer))
+        placed.append(ann)
     return placed
+
+
+def _candidate(x: float, y: float, dx: float, dy: float, size: Bbox) -> Bbox:
+    """The box a label of ``size`` takes when anchored at (x, y) the way ``_annotation`` aligns it."""
+    x0 = x if dx > 0 else (x - size.width if dx < 0 else x - size.width / 2)
+    y0 = y if dy > 0 else (y - size.height if dy < 0 else y - size.height / 2)
+    return Bbox.from_bounds(x0, y0, size.width, size.height)
 
 
 def _annotation(ax: Axes, x: float, y: float, text: str, dx: float, dy: float, distance: float,
@@ -184,8 +191,6 @@ def plot_complexity(data: pd.DataFrame, metric: str, *, panel: str | None = None
     names a column that splits the lines into panels. Lines with identical values are merged into one, named
     "a = b", so none hides another.
     """
-    from pvtlab.report.complexity import fit_exponent
-
     for column in ("resolution", metric):
         if column not in data.columns:
             raise ValueError(f"plot_complexity: no column '{column}' in the data; columns: {list(data.columns)}")
