@@ -212,7 +212,7 @@ class Catalog:
         out = [("Paper's path" + (f" ({title})" if title else ""), steps) for title, steps in self.paths.items()]
         out += [(f"Factorial on {model}", [combos[c] for c in COMBOS if c in combos])
                 for model, combos in self.factorials.items()]
-        if getattr(self, "others", None):
+        if self.others:
             out.append(("Other variants", self.others))
         return out
 

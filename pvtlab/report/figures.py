@@ -142,7 +142,8 @@ def _candidate(x: float, y: float, dx: float, dy: float, size: Bbox) -> Bbox:
 
 def _annotation(ax: Axes, x: float, y: float, text: str, dx: float, dy: float, distance: float,
                 fontsize: float) -> Annotation:
-    arrow = {"arrowstyle": "-", "color": "0.55", "linewidth": 0.5, "shrinkA": 0, "shrinkB": 3} if distance > 12 else None
+    near = distance <= LABEL_DISTANCES[0]  # beyond the first ring a leader line says which point a label names
+    arrow = None if near else {"arrowstyle": "-", "color": "0.55", "linewidth": 0.5, "shrinkA": 0, "shrinkB": 3}
     return ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
                        ha="left" if dx > 0 else ("right" if dx < 0 else "center"),
                        va="bottom" if dy > 0 else ("top" if dy < 0 else "center"), arrowprops=arrow)

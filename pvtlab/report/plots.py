@@ -94,6 +94,8 @@ def _accuracy_point(catalog: Catalog, member: Member) -> tuple | None:
     if not entry.has_value or not member.acc:
         return None
     row = catalog.rows.iloc[member.acc[0]]
+    if pd.isna(row["config_json"]):
+        return None
     gmacs = catalog.gmacs(str(row["config_json"]), int(row["resolution"]))
     ci = entry.ci if entry.ci is not None else float("nan")
     return gmacs, entry.value, ci, entry.n or 0, member
