@@ -34,7 +34,8 @@ IDENTITY: dict[str, Column] = {
     "group": Column("str", "", "measurement group: params, flops, memory, throughput or accuracy"),
     "model": Column("str", "", "preset the variant is built on (accuracy rows: the small training model)"),
     "variant": Column("str", "", "variant name (a factorial combination or a named variant of the spec)"),
-    "path_step": Column("int", "", "0..3 on the paper's path (PVTv1, +OPE, +CFFN, +LSRA); empty otherwise"),
+    "path_step": Column("int", "", "position on the spec's `path` (0 = its first variant, e.g. PVTv1-Small); empty "
+                                   "otherwise"),
     "patch_embed": Column("str", "", "non_overlap (PVTv1) or overlap (PVTv2 OPE)"),
     "pos_embed": Column("bool", "", "learned absolute position embedding on (PVTv1) or off"),
     "ffn": Column("str", "", "mlp (PVTv1) or conv_ffn (PVTv2 CFFN)"),
@@ -49,8 +50,9 @@ GRID: dict[str, Column] = {
     "base_model": Column("str", "", "preset the variant was defined on; for accuracy rows the full-size model "
                                     "whose toggles and style the small training model takes"),
     "in_factorial": Column("bool", "", "true when the cell is (also) a combination of the spec's factorial"),
-    "aliases": Column("str", "", "other `model:variant` names of the same cell, `;`-separated (a measurement "
-                                 "asked for twice runs once)"),
+    "aliases": Column("str", "", "other `model:variant` names of the same cell, `;`-separated: a measurement "
+                                 "asked for twice (e.g. the path's PVTv2-B2, also the factorial's "
+                                 "overlap/conv_ffn/sra on B2) runs once"),
     "settings_json": Column("str", "", "measurement settings of the cell as JSON (device, epochs, options)"),
     "data_json": Column("str", "", "data spec of an accuracy cell as JSON"),
     "workers": Column("int", "", "local worker processes of the run that measured the cell"),
@@ -149,9 +151,6 @@ REQUIRED = ("status", "group", "model", "variant", "resolution")
 # The measurement groups, in report order; the first four are complexity, accuracy trains.
 GROUPS = ("params", "flops", "memory", "throughput", "accuracy")
 COMPLEXITY_GROUPS = GROUPS[:4]
-
-# The paper's path, in order (PVTv2 Table 6).
-PATH_LABELS = {0: "PVTv1", 1: "+ OPE", 2: "++ CFFN", 3: "+++ LSRA"}
 
 # The factorial toggles (PVTv1 value, PVTv2 value, improvement name) live in pvtlab.toggles.
 TOGGLES = _TOGGLES

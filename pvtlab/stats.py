@@ -94,3 +94,22 @@ def paired_difference(a: Values, b: Values) -> dict[str, float | int | str]:
     if len(xs) != len(ys):
         raise ValueError(f"paired_difference needs one value per seed on both sides; got {len(xs)} and {len(ys)}")
     return summarize([x - y for x, y in zip(xs, ys)])
+
+
+def seeds_to_resolve(std: float, effect: float, confidence: float = CONFIDENCE, max_seeds: int = 10_000) -> int | None:
+    """How many seeds make the CI half-width t(n-1) * std / sqrt(n) smaller than ``|effect|``.
+
+    The usual n ≈ (t * std / effect)^2, solved exactly: t depends on n, so the smallest such n >= 2 is searched.
+    ``std`` is the standard deviation of the per-seed values (paired differences for an effect). None when the
+    effect is 0 (no number of seeds separates it from zero) or needs more than ``max_seeds``.
+    """
+    if not (math.isfinite(std) and math.isfinite(effect)) or std < 0:
+        raise ValueError(f"seeds_to_resolve: std={std!r} and effect={effect!r} must be finite, std >= 0")
+    if effect == 0:
+        return None
+    n = 2
+    while t_critical(n - 1, confidence) * std / math.sqrt(n) >= abs(effect):
+        n += 1
+        if n > max_seeds:
+            return None
+    return n

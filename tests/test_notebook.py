@@ -76,5 +76,5 @@ def test_the_notebook_runs_on_the_grid(results: Path, monkeypatch: pytest.Monkey
     assert f"{results}: " in text  # the folder came from PVTLAB_RESULTS
     assert "The paper's path (PVTv2 Table 6 format)" in text
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) >= 3  # compute, attention compute, main effects
+    assert len(images) >= 4  # compute, attention compute, the attention-share plot_complexity, ...
     assert "96 px (%)" in text  # the attention-share slice

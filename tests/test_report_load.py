@@ -16,9 +16,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from pvtlab import get_config
+from pvtlab.columns import COLUMNS
 from pvtlab.errors import UserInputError
+from pvtlab.models import STYLE_FIELDS
 from pvtlab.report import load
-from pvtlab.report.schema import COLUMNS
 
 RESOLUTIONS = {"params": [224], "flops": [224, 320, 448, 640], "memory": [224, 448], "throughput": [224, 320]}
 SEEDS = [0, 1, 2]
@@ -32,7 +34,7 @@ PATH = [
     (2, FACTORIAL_MODEL, "pvt_v2_b2", ("overlap", "conv_ffn", "sra"), True),
     (3, "pvt_v2_b2_li", "pvt_v2_b2_li", ("overlap", "conv_ffn", "linear_sra"), False),
 ]
-ACC_MODEL, ACC_SIZE = "pvt_nano", 64
+ACC_MODEL, ACC_SIZE, ACC_CLASSES = "pvt_nano", 64, 16
 IDLE_MIB = 250.0
 
 
@@ -54,8 +56,21 @@ def memory(toggles: tuple[str, str, str], resolution: int) -> float:
 
 
 def throughput(toggles: tuple[str, str, str], resolution: int) -> float:
-    base = 100.0 - 8.0 * (toggles[0] == "overlap") - 3.0 * (toggles[1] == "conv_ffn") + 5.0 * (toggles[2] != "sra")
-    return base * (224 / resolution) ** 2
+    """1000 / time per image: a linear part plus attention, SRA's quartic in the side, LSRA's quadratic but
+    slower at 224 px (its pooling overhead), so LSRA overtakes SRA between 224 and 320 px."""
+    scale = resolution / 224
+    linear = (8.0 + 0.8 * (toggles[0] == "overlap") + 0.3 * (toggles[1] == "conv_ffn")) * scale**2
+    attention = 2.0 * scale**4 if toggles[2] == "sra" else 3.5 * scale**2
+    return 1000.0 / (linear + attention)
+
+
+def train_throughput(toggles: tuple[str, str, str], resolution: int) -> float:
+    return throughput(toggles, resolution) / 3.0
+
+
+def val_curve(final: float, points: int = 8, budget: int = 2048) -> str:
+    """A curve rising as sqrt(images seen) to ``final`` at the budget."""
+    return json.dumps([[budget * (i + 1) // points, final * ((i + 1) / points) ** 0.5] for i in range(points)])
 
 
 def accuracy(toggles: tuple[str, str, str], seed: int) -> float:
@@ -79,9 +94,22 @@ def _row(group: str, model: str, variant: str, toggles: tuple[str, str, str], re
     return row
 
 
+def _fields(toggles: tuple[str, str, str]) -> dict[str, Any]:
+    patch, position, attention = toggles
+    return {"patch_embed": patch, "pos_embed": position == "pos_embed",
+            "ffn": "mlp" if position == "pos_embed" else "conv_ffn", "attention": attention}
+
+
 def _config(model: str, toggles: tuple[str, str, str]) -> str:
-    """Stands in for the resolved config: equal exactly when model and toggles are (what the grid merges on)."""
-    return json.dumps({"model": model, "toggles": list(toggles)}, sort_keys=True)
+    """The resolved config, as the grid writes it: the preset with the toggles applied."""
+    return json.dumps(get_config(model, **_fields(toggles)).to_dict(), sort_keys=True)
+
+
+def _accuracy_config(base_model: str, toggles: tuple[str, str, str]) -> str:
+    """The small training model with the full-size variant's toggles and style, ACC_CLASSES classes."""
+    style = get_config(base_model, **_fields(toggles)).to_dict()
+    return json.dumps(get_config(ACC_MODEL, num_classes=ACC_CLASSES, **{f: style[f] for f in STYLE_FIELDS})
+                      .to_dict(), sort_keys=True)
 
 
 def _cost_rows(model: str, variant: str, toggles: tuple[str, str, str], groups: tuple[str, ...],
@@ -96,39 +124,47 @@ def _cost_rows(model: str, variant: str, toggles: tuple[str, str, str], groups: 
                          attn_gmacs=attn_gmacs(toggles[2], r), **extra))
     for r in RESOLUTIONS["memory"] if "memory" in groups else []:
         rows.append(_row("memory", model, variant, toggles, r, peak_mem_mib=memory(toggles, r),
-                         peak_mem_over_idle_mib=memory(toggles, r) - IDLE_MIB, batch_size=8, **extra))
+                         peak_mem_over_idle_mib=memory(toggles, r) - IDLE_MIB,
+                         train_peak_mem_over_idle_mib=3 * (memory(toggles, r) - IDLE_MIB), batch_size=8, **extra))
     for r in RESOLUTIONS["throughput"] if "throughput" in groups else []:
-        rows.append(_row("throughput", model, variant, toggles, r, infer_img_per_s_median=throughput(toggles, r),
-                         batch_size=8, **extra))
+        speed = throughput(toggles, r)
+        rows.append(_row("throughput", model, variant, toggles, r, infer_img_per_s_median=speed,
+                         infer_img_per_s_iqr=0.02 * speed, train_img_per_s_median=train_throughput(toggles, r),
+                         train_img_per_s_iqr=0.01 * speed, infer_gflop_per_s=2 * gmacs(toggles, r) * speed,
+                         mfu_infer=0.3, mfu_train=0.4, batch_size=8, timed_alone="true", **extra))
     return rows
 
 
 def _accuracy_rows(base_model: str, variant: str, toggles: tuple[str, str, str], **extra: Any) -> list[dict]:
+    extra = {"config_json": _accuracy_config(base_model, toggles), **extra}
     return [_row("accuracy", ACC_MODEL, variant, toggles, ACC_SIZE, seed=s, top1_acc=accuracy(toggles, s),
-                 base_model=base_model, **extra) for s in SEEDS]
+                 val_curve=val_curve(accuracy(toggles, s)), base_model=base_model, **extra) for s in SEEDS]
 
 
-def synthetic_rows() -> list[dict[str, Any]]:
+def synthetic_rows(factorial_costs: bool = True) -> list[dict[str, Any]]:
     """The whole synthetic grid, rows in the order a grid would write them.
 
-    Like ablations/default.yaml: params and FLOPs for every architecture, memory and throughput for the path
-    only. Step 2 is also a factorial combination, so (as the grid does) its params/FLOPs/accuracy rows carry
-    the factorial name with the path's name as an alias, and its memory/throughput rows the path's name.
+    Params and FLOPs for every architecture; memory and throughput for the path, and with ``factorial_costs``
+    for all 8 combinations too. Step 2 is also a factorial combination, so (as the grid does) the rows both ask
+    for carry the factorial name with the path's name as an alias; the rows only the path asks for (memory and
+    throughput without ``factorial_costs``) carry the path's name.
     """
+    both = ("params", "flops", "memory", "throughput") if factorial_costs else ("params", "flops")
     rows = []
     path_by_combo = {t: (s, name) for s, m, name, t, fact in PATH if fact}
     for toggles in itertools.product(*TOGGLE_VALUES.values()):
         step, alias = path_by_combo.get(toggles, (None, None))
         extra = {"in_factorial": "true", "path_step": "" if step is None else step,
                  "aliases": f"{FACTORIAL_MODEL}:{alias}" if alias else ""}
-        rows += _cost_rows(FACTORIAL_MODEL, "/".join(toggles), toggles, ("params", "flops"), **extra)
+        rows += _cost_rows(FACTORIAL_MODEL, "/".join(toggles), toggles, both, **extra)
         rows += _accuracy_rows(FACTORIAL_MODEL, "/".join(toggles), toggles, **extra)
     for step, model, name, toggles, in_factorial in PATH:
         extra = {"in_factorial": "false", "path_step": step}
         if not in_factorial:
             rows += _cost_rows(model, name, toggles, ("params", "flops"), **extra)
             rows += _accuracy_rows(model, name, toggles, **extra)
-        rows += _cost_rows(model, name, toggles, ("memory", "throughput"), **extra)
+        rows += _cost_rows(model, name, toggles, tuple(g for g in ("memory", "throughput")
+                                                      if not (in_factorial and g in both)), **extra)
     return rows
 
 
@@ -150,7 +186,8 @@ def fail(rows: list[dict[str, Any]], reason: str, **match: Any) -> dict[str, Any
     assert len(hits) == 1, f"{len(hits)} rows match {match}"
     row = hits[0]
     for key in ("gmacs", "attn_gmacs", "peak_mem_mib", "peak_mem_over_idle_mib", "infer_img_per_s_median",
-                "top1_acc", "params_m"):
+                "top1_acc", "params_m", "val_curve", "train_peak_mem_over_idle_mib", "infer_img_per_s_iqr",
+                "train_img_per_s_median", "train_img_per_s_iqr", "infer_gflop_per_s", "mfu_infer", "mfu_train"):
         row.pop(key, None)
     row.update(status="failed", error=reason)
     return row

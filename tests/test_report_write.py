@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from test_report_load import fail, synthetic_rows, write_cells
 
+from pvtlab.columns import COLUMNS
 from pvtlab.errors import UserInputError
 from pvtlab.report import write_report
-from pvtlab.report.schema import COLUMNS
+from pvtlab.report.readme import render
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = "name: synthetic\nmodels: [pvt_v2_b2]\nmeasure: [params, flops, memory, throughput]\n"
@@ -55,22 +56,49 @@ def test_report_begins_with_what_was_run(folder: Path) -> None:
 def test_every_table_has_csv_and_tex_files(folder: Path) -> None:
     text = (folder / "report.md").read_text()
     names = re.findall(r"Files: `(table_\w+)\.csv`, `\1\.tex`", text)
-    assert {"table_path", "table_factorial", "table_main_effects", "table_interactions",
-            "table_complexity_gmacs", "table_complexity_attn_gmacs"} <= set(names)
+    assert {"table_path", "table_factorial", "table_main_effects", "table_interactions", "table_lsra_crossover",
+            "table_complexity_gmacs", "table_complexity_attn_gmacs", "table_complexity_train_throughput",
+            "table_complexity_train_peak_mem"} <= set(names)
     assert sorted(p.stem for p in folder.glob("table_*.csv")) == sorted(names)
     for name in names:
         assert len(pd.read_csv(folder / f"{name}.csv")) > 0
         tex = (folder / f"{name}.tex").read_text()
         assert "\\begin{tabular}" in tex and "\\toprule" in tex and "\\bottomrule" in tex
-        assert re.search(r"(?<!\\)_", tex.split("\\label")[1].split("}", 1)[1]) is None  # underscores escaped
+        for part in tex.split("\\label")[1:]:
+            assert re.search(r"(?<!\\)_", part.split("}", 1)[1].split("\\begin{table}")[0]) is None  # escaped
+        for tabular in re.findall(r"\\begin\{tabular\}\{(\w+)\}", tex):
+            assert len(tabular.lstrip("l")) <= 6, f"{name}: a LaTeX part with more than 6 value columns"
 
 
 def test_path_csv_keeps_numbers_and_the_failure(folder: Path) -> None:
     path = pd.read_csv(folder / "table_path.csv")
     assert path["step"].tolist() == [0, 1, 2, 3]
-    assert path.loc[0, "peak_mem_over_idle_mib_448px"] == "failed (RuntimeError: out of memory)"
+    assert pd.isna(path.loc[0, "peak_mem_over_idle_mib_448px"])
+    assert path.loc[0, "peak_mem_over_idle_mib_448px_note"] == "failed (RuntimeError: out of memory)"
     assert pd.to_numeric(path["gmacs_224px"]).notna().all()
     assert pd.isna(path.loc[0, "gmacs_224px_delta"]) and pd.notna(path.loc[1, "gmacs_224px_delta"])
+    assert path["paper_model"].tolist() == ["PVTv1-Small", "-", "PVTv2-B2", "PVTv2-B2-Li"]
+
+
+def test_numeric_csv_columns_hold_numbers_only(folder: Path) -> None:
+    text_columns = {"step", "setting", "paper_model", "model", "variant", "metric", "term", "per_estimate",
+                    "ci_over", "patch_embed", "position", "attention", "stage", "measured", "top1_acc_pct_per_seed"}
+    for csv in folder.glob("table_*.csv"):
+        table = pd.read_csv(csv)
+        for column in table.columns:
+            if column in text_columns or column.endswith("_note"):
+                continue
+            values = table[column].dropna()
+            assert pd.to_numeric(values, errors="coerce").notna().all(), f"{csv.name}: {column} holds text"
+
+
+def test_the_report_says_what_the_numbers_rest_on(folder: Path) -> None:
+    text = (folder / "report.md").read_text()
+    warnings = text.split("## Read this first: warnings")[1].split("## ")[0]
+    assert warnings.strip() == "None."  # 3 seeds, narrow CIs, 50-57 % top-1 with 16 classes
+    assert "Top-1 (%), pvt_nano @64 px, mean ± 95% CI (n = seeds)" in text
+    assert "50.0 (s0) / 50.3 (s1) / 50.6 (s2)" in text
+    assert "## Where linear SRA starts to pay" in text and "Why the measured crossover differs" in text
 
 
 def test_failed_cells_are_listed_with_their_reason(folder: Path) -> None:
@@ -83,7 +111,8 @@ def test_every_plot_is_a_real_image_and_embedded(folder: Path) -> None:
     pngs = sorted(folder.glob("plot_*.png"))
     assert {p.stem for p in pngs} == {"plot_gmacs_vs_resolution", "plot_attn_gmacs_vs_resolution",
                                       "plot_peak_mem_vs_resolution", "plot_throughput_vs_resolution",
-                                      "plot_accuracy_vs_gmacs", "plot_main_effects"}
+                                      "plot_throughput_vs_gmacs", "plot_accuracy_vs_gmacs", "plot_learning_curves",
+                                      "plot_main_effects"}
     for png in pngs:
         assert f"]({png.name})" in text
         image = matplotlib.image.imread(png)
@@ -105,28 +134,19 @@ def test_a_missing_folder_is_a_user_error(tmp_path: Path) -> None:
         write_report(tmp_path / "nothing-here")
 
 
-def test_results_readme_documents_every_column() -> None:
+def test_results_readme_column_tables_are_generated_from_the_schema() -> None:
     readme = (REPO / "results" / "README.md").read_text()
-    names = set(COLUMNS)
-    try:  # the grid's own list, when the grid package is importable
-        from pvtlab.grid.results import COLUMNS as GRID_COLUMNS
-        names |= set(GRID_COLUMNS)
-    except ImportError:
-        pass
-    missing = sorted(n for n in names if f"`{n}`" not in readme)
-    assert not missing, f"results/README.md does not document {missing}"
-    for name, column in COLUMNS.items():
-        if column.unit:
-            row = next(line for line in readme.splitlines()
-                       if line.startswith("|") and f"`{name}`" in line.split("|")[1])
-            assert column.unit.split()[0] in row, f"README row of {name} lacks its unit {column.unit}"
+    assert readme == render(readme), "results/README.md is stale: run python -m pvtlab.report.readme"
+    missing = sorted(n for n in COLUMNS if f"`{n}`" not in readme)
+    assert not missing
+    assert "also a factorial combination" not in readme  # the default factorial sits on B2, not PVTv1-Small
 
 
 def test_an_empty_grid_still_gets_a_report(tmp_path: Path) -> None:
     (tmp_path / "cells.csv").write_text("cell_id,status,group,model,variant,resolution\n")
     text = write_report(tmp_path).read_text()
     assert text.startswith("# Ablation report: ") and "**Cells**: 0 (0 ok, 0 failed)" in text
-    assert text.count("Not in this grid.") == 4 and "None: no cell of this grid has a value to plot." in text
+    assert text.count("Not in this grid.") == 5 and "None: no cell of this grid has a value to plot." in text
 
 
 def test_an_accuracy_only_grid_has_the_factorial_and_its_effects(tmp_path: Path) -> None:
@@ -135,7 +155,8 @@ def test_an_accuracy_only_grid_has_the_factorial_and_its_effects(tmp_path: Path)
     factorial = pd.read_csv(tmp_path / "table_factorial.csv")
     assert len(factorial) == 8 and pd.to_numeric(factorial["top1_acc_pct"]).notna().all()
     effects = pd.read_csv(tmp_path / "table_main_effects.csv")
-    assert effects["metric"].eq("Top-1 (pp)").all() and len(effects) == 3
-    assert [p.name for p in tmp_path.glob("plot_*.png")] == ["plot_main_effects.png"]
+    assert set(effects["metric"]) == {"Top-1 (pp)", "Sample efficiency (pp)"} and len(effects) == 6
+    assert sorted(p.name for p in tmp_path.glob("plot_*.png")) == ["plot_accuracy_vs_gmacs.png",
+                                                                  "plot_learning_curves.png", "plot_main_effects.png"]
     path = pd.read_csv(tmp_path / "table_path.csv")
     assert path["step"].tolist() == [0, 1, 2, 3] and pd.to_numeric(path["top1_acc_pct"]).notna().all()

@@ -68,3 +68,16 @@ def test_paired_beats_unpaired_when_seeds_move_both_variants():
 def test_bad_input_is_refused(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_seeds_to_resolve_solves_for_the_ci_half_width():
+    from pvtlab.stats import seeds_to_resolve
+    # std 1, effect 1: t(5)/sqrt(6) = 2.571/2.449 = 1.05 >= 1, t(6)/sqrt(7) = 2.447/2.646 = 0.925 < 1: 7 seeds.
+    assert seeds_to_resolve(1.0, 1.0) == 7
+    assert seeds_to_resolve(1.0, -1.0) == 7  # the sign of the effect does not matter
+    assert seeds_to_resolve(0.0, 0.5) == 2  # no spread: the smallest n that has a CI at all
+    assert seeds_to_resolve(2.0, 0.0) is None
+    big = seeds_to_resolve(10.0, 1.0)  # roughly (1.96 * 10 / 1)^2 = 384 once t is near the normal
+    assert 380 <= big <= 400
+    with pytest.raises(ValueError, match="finite"):
+        seeds_to_resolve(float("nan"), 1.0)

@@ -1,77 +1,424 @@
-"""Find the architectures of a grid, the paper's path and the factorial among them, and their accuracy rows.
+"""The ``Catalog`` of one report: the grid's architectures, its path, its factorials and their accuracy rows.
 
-An architecture (a ``Line``) is identified by its resolved config (``config_json``), not by its name: the
-grid runs a measurement asked for twice only once and keeps the first name, so one architecture can carry
-different names in different groups. The paper's PVTv1-Small is the factorial's non_overlap/pos_embed/sra
-on pvt_v1_small: its FLOPs rows (asked for by both) carry the factorial name with the path's name in
-``aliases``, its memory rows (asked for by the path only) the path's name. Selecting rows by config joins
-them; a cells.csv without ``config_json`` is joined on (model, variant).
+Built once per report from the current rows (``load.current``) and passed to every table and plot, so the
+grid's structure is worked out in one place, once.
 
-Accuracy rows are trained on the small model (``model`` = pvt_nano) with the toggles and style of a
-full-size variant, named in ``base_model``; they are found by ``path_step`` or by toggles and base model.
+An architecture (a ``Line``) is identified by its resolved config (``config_json``), not by its name: the grid
+runs a measurement asked for twice only once and keeps the first name, so one architecture can carry different
+names in different groups (the path's B2 is also the factorial's overlap/conv_ffn/sra on B2: its FLOPs rows
+carry the factorial name with the path's in ``aliases``, its memory rows the path's name). Selecting rows by
+config joins them, and a cell under two names is shown once, with both names ("a = b").
+
+A ``Member`` is a variant as the tables show it: its cost architecture (full-size model) and its accuracy rows
+(trained on the small model, e.g. pvt_nano, with the variant's toggles and style; ``base_model`` names the
+full-size preset). The path is whatever ``path_step`` order the spec gives; each step's "Setting" names what
+changed against the previous step, read from the two configs, and the steps whose config equals a paper
+preset's (at the cell's class count and image size) are marked as that paper model.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
-from dataclasses import dataclass
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cache, cached_property, lru_cache
 
+import numpy as np
 import pandas as pd
 
-from pvtlab.report.schema import TOGGLES
+from pvtlab.models import SIZE_FIELDS, STYLE_FIELDS, PVTConfig, get_config, list_models
+from pvtlab.report.curves import parse_curve, sample_efficiency
+from pvtlab.report.load import failed_note
+from pvtlab.report.table import Entry, missing
+from pvtlab.stats import summarize
+from pvtlab.toggles import TOGGLES
 
 Combo = tuple[str, str, str]  # (patch_embed, position, attention)
-
 COMBOS: list[Combo] = list(itertools.product(*[(old, new) for old, new, _ in TOGGLES.values()]))
+ACCURACY = "accuracy"
+EFFICIENCY = "sample_efficiency_pct"  # derived per accuracy row from val_curve (see curves.py)
+CEILING_PCT = 97.0  # mean top-1 at or above this: the task no longer separates variants
+CHANCE_MARGIN_PP = 5.0  # mean top-1 below chance + this: the variant did not learn
+MIN_SEEDS = 3
+PREFERRED_RESOLUTION = 224  # the papers' ImageNet size, used for single-number columns when measured
+
+# What a path step changed, by config field (fields not named here are shown by their own name).
+CHANGE_NAMES = {"patch_embed": "OPE", "attention": "LSRA", "ffn_relu": "FFN ReLU", "head_pool": "head",
+                "stage_norm": "norms", "conv_init": "init"}
+V2_STYLE = ("head_pool", "stage_norm", "conv_init")
 
 
 @dataclass(frozen=True)
 class Line:
-    """One architecture: its model, a display name (all its names, "a = b") and how to select its cost rows."""
+    """One architecture with cost rows: its model, all its names ("a = b") and its resolved config."""
 
     model: str
     name: str
-    keys: tuple[tuple[str, str], ...]
-
-    def select(self) -> dict[str, str]:
-        """Column=value pairs for ``select.measured`` / ``select.rows_of``."""
-        return dict(self.keys)
+    config: str
 
 
 @dataclass(frozen=True)
-class Step:
-    """One row of the paper's path: its step and its architecture."""
+class Member:
+    """One variant in a table or plot: cost architecture (None when only trained) and accuracy row positions."""
 
-    step: int
-    line: Line
-
-
-def complexity_rows(cells: pd.DataFrame) -> pd.DataFrame:
-    """Rows of the cost groups (everything but accuracy)."""
-    return cells[cells["group"].ne("accuracy")]
-
-
-def accuracy_rows(cells: pd.DataFrame) -> pd.DataFrame:
-    return cells[cells["group"].eq("accuracy")]
+    label: str
+    model: str
+    variant: str
+    line: Line | None
+    acc: tuple[int, ...] = ()
+    combo: Combo | None = None
+    step: int | None = None
+    setting: str = ""
+    paper: str = ""
 
 
-def lines(cells: pd.DataFrame) -> list[Line]:
-    """Every architecture with cost rows, in row order."""
-    rows = complexity_rows(cells)
-    by_config = rows["config_json"].notna()
-    found: dict[tuple[tuple[str, str], ...], Line] = {}
-    for keys, part in _grouped(rows[by_config], ["config_json"]) + _grouped(rows[~by_config], ["model", "variant"]):
-        model = str(part["model"].iloc[0])
-        found[keys] = Line(model, _display_name(part, model), keys)
-    return list(found.values())
+@dataclass(frozen=True)
+class Metric:
+    """A per-variant number of the tables: group, column and resolution, with header and unit."""
+
+    key: str  # CSV column name, unit and resolution included
+    header: str
+    group: str
+    column: str
+    resolution: int
+    unit: str
+    scale: float = 1.0  # shown value = column value x scale (fractions as %)
+    spread: str | None = None  # column holding the value's IQR
+    effect: bool = True  # also gets main effects and interactions
 
 
-def _grouped(rows: pd.DataFrame, columns: list[str]) -> list[tuple[tuple[tuple[str, str], ...], pd.DataFrame]]:
-    if rows.empty:
-        return []
-    groups = rows.groupby(columns, sort=False)
-    return [(tuple(zip(columns, map(str, key if isinstance(key, tuple) else (key,)))), part) for key, part in groups]
+@dataclass
+class Catalog:
+    """Everything a report needs to know about the grid's structure, worked out once from the current rows."""
+
+    rows: pd.DataFrame
+    lines: list[Line] = field(init=False)
+    paths: dict[str, list[Member]] = field(init=False)
+    factorials: dict[str, dict[Combo, Member]] = field(init=False)
+    others: list[Member] = field(init=False)
+
+    def __post_init__(self) -> None:
+        rows = self.rows.reset_index(drop=True)
+        curves = rows["val_curve"].map(parse_curve)
+        rows[EFFICIENCY] = [sample_efficiency(c) if c is not None else math.nan for c in curves]
+        self.rows = rows
+        self._col = {c: rows[c].to_numpy(dtype=object, na_value=None)
+                     for c in ("group", "status", "resolution", "config_json", "base_model", "model", "variant",
+                               "path_step", "in_factorial", *TOGGLES)}
+        self._owner = np.where(self._col["base_model"] == None, self._col["model"], self._col["base_model"])
+        self._acc = self._col["group"] == ACCURACY
+        self.lines = self._find_lines()
+        self._by_config = {line.config: np.flatnonzero((self._col["config_json"] == line.config) & ~self._acc)
+                           for line in self.lines}
+        self.paths = self._find_paths()
+        self.factorials = self._find_factorials()
+        self.others = self._find_others()
+
+    # ------------------------------------------------------------------ structure
+
+    def _find_lines(self) -> list[Line]:
+        cost = self.rows[~self._acc & self.rows["config_json"].notna()]
+        found = []
+        for config, part in cost.groupby("config_json", sort=False):
+            model = str(part["model"].iloc[0])
+            found.append(Line(model, _display_name(part, model), str(config)))
+        return found
+
+    def _line_at(self, positions: np.ndarray) -> Line | None:
+        """The architecture of the first cost row among ``positions``."""
+        for pos in positions:
+            if not self._acc[pos] and self._col["config_json"][pos] is not None:
+                return self._line_of[self._col["config_json"][pos]]
+        return None
+
+    @cached_property
+    def _line_of(self) -> dict[str, Line]:
+        return {line.config: line for line in self.lines}
+
+    def _find_paths(self) -> dict[str, list[Member]]:
+        """The path(s) keyed by a title: one path unless a step has several models (then one per model)."""
+        on_path = self._col["path_step"] != None
+        keys = sorted({(int(self._col["path_step"][p]), str(self._owner[p])) for p in np.flatnonzero(on_path)})
+        several = len({step for step, _ in keys}) < len(keys)
+        out: dict[str, list[Member]] = {}
+        for step, owner in keys:
+            mine = np.flatnonzero(on_path & (self._col["path_step"] == step) & (self._owner == owner))
+            title = owner if several else ""
+            previous = out[title][-1] if out.get(title) else None
+            out.setdefault(title, []).append(self._path_member(step, owner, mine, previous))
+        return out
+
+    def _path_member(self, step: int, owner: str, positions: np.ndarray, previous: Member | None) -> Member:
+        line = self._line_at(positions)
+        acc = _one_variant(self, positions[self._acc[positions]])
+        variant = line.name if line else str(self._col["variant"][acc[0]])
+        config = self.config_of(line, acc)
+        setting = _change(self.config_of(previous.line, previous.acc), config) if previous else "baseline"
+        paper = paper_model(config, owner, style_only=line is None)
+        model = line.model if line else owner
+        return Member(f"{step} {setting}", model, variant, line, acc, step=step, setting=setting, paper=paper)
+
+    def _find_factorials(self) -> dict[str, dict[Combo, Member]]:
+        """For each model with factorial rows: combination -> member, for the combinations it has."""
+        flag = np.array([bool(v) for v in self._col["in_factorial"]], dtype=bool)
+        out: dict[str, dict[Combo, Member]] = {}
+        for owner in dict.fromkeys(sorted(map(str, self._owner[flag]))):
+            combos: dict[Combo, Member] = {}
+            for combo in COMBOS:
+                match = flag & (self._owner == owner)
+                for toggle, value in zip(TOGGLES, combo):
+                    match &= self._col[toggle] == value
+                positions = np.flatnonzero(match)
+                if not len(positions):
+                    continue
+                line = self._line_at(positions)
+                acc = _one_variant(self, positions[self._acc[positions]])
+                variant = line.name if line else str(self._col["variant"][acc[0]])
+                combos[combo] = Member(combo_label(combo), line.model if line else owner, variant, line, acc,
+                                       combo=combo)
+            if len(combos) > 1:
+                out[owner] = combos
+        return out
+
+    def _find_others(self) -> list[Member]:
+        """Architectures and trained variants in neither the path nor a factorial, each once."""
+        known = {m.line for m in self.members() if m.line}
+        known_acc = {p for m in self.members() for p in m.acc}
+        out = []
+        for line in self.lines:
+            if line in known:
+                continue
+            names = line.name.split(" = ")
+            acc = np.flatnonzero(self._acc & (self._owner == line.model) & np.isin(self._col["variant"], names))
+            acc = tuple(int(p) for p in acc if p not in known_acc)
+            known_acc |= set(acc)
+            out.append(Member(f"{line.name} ({line.model})", line.model, line.name, line, acc))
+        trained: dict[tuple[str, str], list[int]] = {}
+        for p in np.flatnonzero(self._acc):
+            if p not in known_acc:
+                trained.setdefault((str(self._owner[p]), str(self._col["variant"][p])), []).append(int(p))
+        out += [Member(f"{variant} ({owner})", owner, variant, None, tuple(acc))
+                for (owner, variant), acc in trained.items()]
+        return out
+
+    def members(self) -> list[Member]:
+        """The path's steps, then each factorial's combinations (the same variant may be in both)."""
+        found = [m for steps in self.paths.values() for m in steps]
+        return found + [m for combos in self.factorials.values() for m in combos.values()]
+
+    def panels(self) -> list[tuple[str, list[Member]]]:
+        """Plot panels: the path, each factorial, then the other variants."""
+        out = [("Paper's path" + (f" ({title})" if title else ""), steps) for title, steps in self.paths.items()]
+        out += [(f"Factorial on {model}", [combos[c] for c in COMBOS if c in combos])
+                for model, combos in self.factorials.items()]
+        if self.others:
+            out.append(("Other variants", self.others))
+        return out
+
+    def ordered_lines(self) -> list[Line]:
+        """Every architecture once: path first, then the factorials, then the rest."""
+        order = [m.line for _, members in self.panels() for m in members if m.line]
+        return list(dict.fromkeys(order + self.lines))
+
+    def short_names(self) -> dict[Line, str]:
+        """A short plot label per architecture: the path's variant name, else its combination, else its name."""
+        names: dict[Line, str] = {}
+        for member in self.members():
+            if member.line:
+                names.setdefault(member.line, short_label(member))
+        for line in self.lines:
+            names.setdefault(line, line.name.split(" = ")[0])
+        return names
+
+    def config_of(self, line: Line | None, acc: tuple[int, ...] = ()) -> dict | None:
+        """The resolved config of a line, else of its first accuracy row."""
+        text = line.config if line else (self._col["config_json"][acc[0]] if acc else None)
+        return json.loads(text) if text else None
+
+    # ------------------------------------------------------------------ values
+
+    def group_rows(self, group: str) -> pd.DataFrame:
+        return self.rows[self._col["group"] == group]
+
+    def resolutions(self, group: str) -> list[int]:
+        return sorted(int(r) for r in self.group_rows(group)["resolution"].dropna().unique())
+
+    def measured(self, line: Line | None, group: str, column: str, resolution: int | None) -> Entry:
+        """The value of ``column`` in the line's cell of ``group`` at ``resolution``, or why there is none."""
+        if line is None:
+            return missing("not run")
+        found = self._by_config.get(line.config, np.array([], dtype=int))
+        found = found[(self._col["group"][found] == group) & (self._col["resolution"][found] == resolution)]
+        if not len(found):
+            return missing("not run")
+        ok = found[self._col["status"][found] == "ok"]
+        if not len(ok):
+            return missing(failed_note(self.rows["error"].iloc[found[-1]]))
+        value = self.rows[column].iloc[ok[-1]]
+        return missing(f"no {column} recorded") if pd.isna(value) else Entry(value=float(value))
+
+    def seed_values(self, member: Member, column: str = "top1_acc") -> tuple[pd.Series, list[str]]:
+        """Per-seed values (indexed by seed) of a member's accuracy rows, and the notes of seeds that failed."""
+        rows = self.rows.iloc[list(member.acc)]
+        ok = rows[rows["status"].eq("ok") & rows[column].notna()]
+        values = ok.groupby("seed")[column].last().astype(float)
+        failed = rows[~rows["status"].eq("ok") & ~rows["seed"].isin(values.index)]
+        return values, [failed_note(e) for e in failed["error"]]
+
+    def seed_entry(self, member: Member, column: str = "top1_acc") -> Entry:
+        """Mean ± 95% CI over seeds, with n; says so when seeds failed or none ran."""
+        values, failures = self.seed_values(member, column)
+        if values.empty:
+            return missing(failures[0] if failures else "not run")
+        stats = summarize(values.to_numpy())
+        note = f"{len(failures)} seed(s) {failures[0]}" if failures else None
+        return Entry(value=stats["mean"], ci=stats["ci95_half"], n=int(stats["n"]), note=note)
+
+    @cached_property
+    def chance_pct(self) -> float | None:
+        """100 / number of classes of the trained model (from its config), None when nothing trained."""
+        configs = self.group_rows(ACCURACY)["config_json"].dropna()
+        classes = {json.loads(c).get("num_classes") for c in configs}
+        classes.discard(None)
+        return 100.0 / min(classes) if classes and min(classes) > 0 else None
+
+    @cached_property
+    def accuracy_source(self) -> str | None:
+        """ "pvt_nano @64 px": the trained model(s) and size(s); None when the grid trained nothing."""
+        rows = self.group_rows(ACCURACY)
+        if rows.empty:
+            return None
+        models = ", ".join(sorted(rows["model"].dropna().astype(str).unique()))
+        sizes = ", ".join(str(r) for r in self.resolutions(ACCURACY))
+        return f"{models} @{sizes} px"
+
+    def gmacs(self, config_json: str, resolution: int) -> float:
+        """GMACs of a config at a side: the counted flops row when the grid has one, else the closed form."""
+        line = self._line_of.get(config_json)
+        entry = self.measured(line, "flops", "gmacs", resolution) if line else missing("")
+        return entry.value if entry.has_value else _analytic_gmacs(config_json, int(resolution))
+
+    @cached_property
+    def metrics(self) -> list[Metric]:
+        """The per-variant cost columns, each at a stated resolution; only those the grid recorded."""
+        out = []
+        ref = self.reference_resolution("params")
+        if ref is not None:
+            out.append(Metric("params_m", "Params (M)", "params", "params_m", ref, "M"))
+        flops = self.resolutions("flops")
+        for r in dict.fromkeys(x for x in (self.reference_resolution("flops"), flops[-1] if flops else None) if x):
+            out.append(Metric(f"gmacs_{r}px", f"Compute @{r} px (GMACs)", "flops", "gmacs", r, "GMACs"))
+        for r in self.resolutions("memory"):
+            batch = self.batch_text("memory")
+            out.append(Metric(f"peak_mem_over_idle_mib_{r}px", f"Inference memory over idle @{r} px{batch} (MiB)",
+                              "memory", "peak_mem_over_idle_mib", r, "MiB"))
+            out.append(Metric(f"train_peak_mem_over_idle_mib_{r}px", f"Training memory over idle @{r} px{batch} "
+                              "(MiB)", "memory", "train_peak_mem_over_idle_mib", r, "MiB"))
+        for r in self.resolutions("throughput"):
+            batch = self.batch_text("throughput")
+            out += [Metric(f"infer_img_per_s_{r}px", f"Inference @{r} px{batch} (img/s, median)", "throughput",
+                           "infer_img_per_s_median", r, "img/s", spread="infer_img_per_s_iqr"),
+                    Metric(f"train_img_per_s_{r}px", f"Training @{r} px{batch} (img/s, median)", "throughput",
+                           "train_img_per_s_median", r, "img/s", spread="train_img_per_s_iqr"),
+                    Metric(f"infer_gflop_per_s_{r}px", f"Inference rate @{r} px (GFLOP/s)", "throughput",
+                           "infer_gflop_per_s", r, "GFLOP/s", effect=False),
+                    Metric(f"mfu_infer_pct_{r}px", f"Inference MFU @{r} px (%)", "throughput", "mfu_infer", r, "%",
+                           scale=100.0, effect=False),
+                    Metric(f"mfu_train_pct_{r}px", f"Training MFU @{r} px (%)", "throughput", "mfu_train", r, "%",
+                           scale=100.0, effect=False)]
+        return [m for m in out if self._recorded(m)]
+
+    def _recorded(self, metric: Metric) -> bool:
+        """A metric is shown when some cell recorded it, or when its group only failed (to show why)."""
+        rows = self.group_rows(metric.group)
+        rows = rows[rows["resolution"].eq(metric.resolution)]
+        core = metric.column in ("params_m", "gmacs", "peak_mem_over_idle_mib", "infer_img_per_s_median")
+        return bool(rows[metric.column].notna().any() or (core and len(rows) and rows["status"].ne("ok").all()))
+
+    def value(self, member: Member, metric: Metric) -> Entry:
+        """A member's entry for a cost metric: scaled, with its IQR where the group records one."""
+        entry = self.measured(member.line, metric.group, metric.column, metric.resolution)
+        if not entry.has_value:
+            return entry
+        spread = None
+        if metric.spread:
+            iqr = self.measured(member.line, metric.group, metric.spread, metric.resolution)
+            spread = ("IQR", iqr.value * metric.scale) if iqr.has_value else None
+        return Entry(value=entry.value * metric.scale, spread=spread)
+
+    def reference_resolution(self, group: str) -> int | None:
+        """The size a single-number column reports: 224 px when the group has it, else its smallest."""
+        sizes = self.resolutions(group)
+        return None if not sizes else (PREFERRED_RESOLUTION if PREFERRED_RESOLUTION in sizes else sizes[0])
+
+    def batch_text(self, group: str) -> str:
+        """ ", batch 8" when every cell of the group ran at one batch size, ", batch 4-8" when they differ."""
+        sizes = sorted(int(b) for b in self.group_rows(group)["batch_size"].dropna().unique())
+        if not sizes:
+            return ""
+        return f", batch {sizes[0]}" if len(sizes) == 1 else f", batch {sizes[0]}-{sizes[-1]}"
+
+
+def short_label(member: Member) -> str:
+    """A plot label: a factorial member's combination ("+OPE+LSRA"), else its own (last) variant name."""
+    return member.label if member.combo else member.variant.split(" = ")[-1]
+
+
+def combo_label(combo: Combo) -> str:
+    """ "+OPE+LSRA" for the improvements a combination switches on; "PVTv1 toggles" for none."""
+    on = [name for value, (_, new, name) in zip(combo, TOGGLES.values()) if value == new]
+    return "+" + "+".join(on) if on else "PVTv1 toggles"
+
+
+def paper_name(preset: str) -> str:
+    """ "PVTv1-Small" for pvt_v1_small, "PVTv2-B2-Li" for pvt_v2_b2_li."""
+    _, version, *rest = preset.split("_")
+    return f"PVT{version}-" + "-".join(part.capitalize() for part in rest)
+
+
+@cache
+def _preset_dicts() -> dict[str, dict]:
+    return {name: get_config(name).to_dict() for name in list_models() if name.startswith(("pvt_v1", "pvt_v2"))}
+
+
+def paper_model(config: dict | None, base_model: str | None, style_only: bool = False) -> str:
+    """The paper model a config is, e.g. "PVTv2-B2"; "" when it is none of them.
+
+    A full-size config matches a preset when every architecture field is equal (class count, image size and
+    regularisation taken from the cell). A small training model (``style_only``) has other sizes: it is its
+    ``base_model``'s paper model when every style field equals that preset's.
+    """
+    if not config:
+        return ""
+    if style_only:
+        preset = _preset_dicts().get(str(base_model))
+        same = preset is not None and all(config.get(f) == preset[f] for f in STYLE_FIELDS)
+        return paper_name(str(base_model)) if same else ""
+    for name, preset in _preset_dicts().items():
+        if all(config.get(f) == preset[f] for f in (*SIZE_FIELDS, *STYLE_FIELDS)):
+            return paper_name(name)
+    return ""
+
+
+def _change(before: dict | None, after: dict | None) -> str:
+    """What a path step changed: "+ OPE", "+ CFFN", "+ v2 head, norms, init"; "+ (no change)" when nothing."""
+    if not before or not after:
+        return "+ ?"
+    changed = [f for f in STYLE_FIELDS if before.get(f) != after.get(f)]
+    if any(before.get(f) != after.get(f) for f in SIZE_FIELDS):
+        changed.append("sizes")
+    parts = []
+    if {"pos_embed", "ffn"} & set(changed):
+        parts.append("CFFN" if {"pos_embed", "ffn"} <= set(changed) else
+                     ("conv FFN" if "ffn" in changed else "no position embedding"))
+    if "patch_embed" in changed:
+        parts.insert(0, CHANGE_NAMES["patch_embed"])
+    style = [CHANGE_NAMES[f] for f in V2_STYLE if f in changed]
+    if style:
+        parts.append("v2 " + ", ".join(style) if after.get("head_pool") == "mean" else ", ".join(style))
+    parts += [CHANGE_NAMES.get(f, f) for f in changed if f not in ("pos_embed", "ffn", "patch_embed", *V2_STYLE)]
+    return "+ " + " + ".join(parts) if parts else "+ (no change)"
 
 
 def _display_name(rows: pd.DataFrame, model: str) -> str:
@@ -85,129 +432,22 @@ def _display_name(rows: pd.DataFrame, model: str) -> str:
     return " = ".join(map(str, names))
 
 
-def _line_of(all_lines: list[Line], row: pd.Series) -> Line:
-    for line in all_lines:
-        if all(str(row[k]) == v for k, v in line.keys):
-            return line
-    raise LookupError(f"no line for row {row.get('cell_id')}")
+def _missing(values: np.ndarray) -> np.ndarray:
+    return np.array([v is None for v in values], dtype=bool)
 
 
-def paths(cells: pd.DataFrame) -> dict[str, list[Step]]:
-    """The path(s) in the grid, keyed by a title: one path unless a step has several models (one per model)."""
-    rows = complexity_rows(cells)
-    rows = rows[rows["path_step"].notna()]
-    if rows.empty:
-        return _accuracy_paths(cells)
-    all_lines = lines(cells)
-    steps = list(dict.fromkeys(Step(int(r["path_step"]), _line_of(all_lines, r)) for _, r in rows.iterrows()))
-    steps.sort(key=lambda s: (s.step, s.line.model))
-    if len({s.step for s in steps}) == len(steps):
-        return {"": steps}
-    out: dict[str, list[Step]] = {}
-    for step in steps:
-        out.setdefault(step.line.model, []).append(step)
-    return dict(sorted(out.items()))
+def _one_variant(catalog: Catalog, positions: np.ndarray) -> tuple[int, ...]:
+    """Accuracy rows of the first variant name only, so two variants never mix into one mean."""
+    if not len(positions):
+        return ()
+    names = catalog._col["variant"][positions]
+    return tuple(int(p) for p in positions[names == names[0]])
 
 
-def _accuracy_paths(cells: pd.DataFrame) -> dict[str, list[Step]]:
-    """The path of a grid that only trained: its steps named by the accuracy rows (no cost rows to select)."""
-    rows = accuracy_rows(cells)
-    rows = rows[rows["path_step"].notna()]
-    if rows.empty:
-        return {}
-    steps = []
-    for step, part in rows.groupby("path_step", sort=True):
-        model = str(part["base_model"].fillna(part["model"]).iloc[0])
-        variant = str(part["variant"].iloc[0])
-        steps.append(Step(int(step), Line(model, variant, (("model", model), ("variant", variant)))))
-    return {"": steps}
+@lru_cache(maxsize=1024)
+def _analytic_gmacs(config_json: str, resolution: int) -> float:
+    from pvtlab.measure import (
+        analytic_count,  # the measure package loads torch: only when a count is needed
+    )
 
-
-def accuracy_for_step(cells: pd.DataFrame, step: Step) -> pd.DataFrame:
-    """Accuracy rows of a path step: same ``path_step``, narrowed to the step's model when several match."""
-    rows = accuracy_rows(cells)
-    rows = rows[rows["path_step"].eq(step.step).fillna(False).astype(bool)]
-    narrowed = with_name(rows, model=step.line.model)
-    return _one_variant(narrowed if not narrowed.empty else rows)
-
-
-def factorials(cells: pd.DataFrame) -> dict[str, dict[Combo, Line]]:
-    """For each model with factorial rows (cost or accuracy): combination -> architecture, for those it has."""
-    all_lines = lines(cells)
-    rows = _factorial_rows(cells)
-    unstyled = rows["group"].eq("accuracy") & rows["base_model"].isna()
-    if (~unstyled).any():  # accuracy rows that do not name their full-size model join every model's table
-        rows = rows[~unstyled]
-    owner = rows["base_model"].fillna(rows["model"])
-    out: dict[str, dict[Combo, Line]] = {}
-    for model, part in rows.groupby(owner, sort=True):
-        combos: dict[Combo, Line] = {}
-        for combo in COMBOS:
-            match = part[_combo_mask(part, combo)]
-            cost = match[match["group"].ne("accuracy")]
-            if len(cost):
-                combos[combo] = _line_of(all_lines, cost.iloc[0])
-            elif len(match):  # trained but not measured: a name, and keys that select no cost row
-                variant = str(match["variant"].iloc[0])
-                combos[combo] = Line(str(model), variant, (("model", str(model)), ("variant", variant)))
-        if len(combos) > 1:
-            out[str(model)] = combos
-    return out
-
-
-def accuracy_for_combo(cells: pd.DataFrame, model: str, combo: Combo) -> pd.DataFrame:
-    """Accuracy rows of one combination trained in ``model``'s style (any style when the file lacks base_model)."""
-    rows = _factorial_rows(accuracy_rows(cells))
-    rows = rows[_combo_mask(rows, combo)]
-    if rows["base_model"].notna().any():
-        rows = with_name(rows, model=model)
-    return _one_variant(rows)
-
-
-def ordered_lines(cells: pd.DataFrame) -> list[Line]:
-    """Every architecture with cost rows: path first by step, then factorials by model, then the rest."""
-    order: list[Line] = []
-    for steps in paths(cells).values():
-        order += [s.line for s in steps]
-    for combos in factorials(cells).values():
-        order += [combos[c] for c in COMBOS if c in combos]
-    order += lines(cells)
-    known = {line.keys for line in lines(cells)}
-    return [line for line in dict.fromkeys(order) if line.keys in known]
-
-
-def with_name(rows: pd.DataFrame, model: str | None = None, variant: str | None = None) -> pd.DataFrame:
-    """Rows with a name matching ``model`` and/or ``variant`` (None matches anything); own name or alias."""
-    if rows.empty:
-        return rows
-    own_model = rows["base_model"].fillna(rows["model"]).astype(str)
-    mask = pd.Series(True, index=rows.index)
-    if model is not None:
-        mask &= own_model.eq(model)
-    if variant is not None:
-        mask &= rows["variant"].astype(str).eq(variant)
-    aliases = ";" + rows["aliases"].fillna("").astype(str) + ";"
-    m = re.escape(model) if model is not None else "[^;:]*"
-    v = re.escape(variant) if variant is not None else "[^;]*"
-    mask |= aliases.str.contains(f";{m}:{v};", regex=True)
-    return rows[mask]
-
-
-def _factorial_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows marked as factorial cells; all rows when the file does not say (no ``in_factorial`` values)."""
-    flag = rows["in_factorial"]
-    return rows[flag.fillna(False).astype(bool)] if flag.notna().any() else rows
-
-
-def _combo_mask(rows: pd.DataFrame, combo: Combo) -> pd.Series:
-    mask = pd.Series(True, index=rows.index)
-    for toggle, value in zip(TOGGLES, combo):
-        mask &= rows[toggle].eq(value).fillna(False).astype(bool)
-    return mask
-
-
-def _one_variant(rows: pd.DataFrame) -> pd.DataFrame:
-    """Keep the rows of the first variant name only, so two variants never mix into one mean."""
-    if rows.empty:
-        return rows
-    return rows[rows["variant"].eq(rows["variant"].iloc[0])]
+    return analytic_count(PVTConfig(**json.loads(config_json)), resolution).macs / 1e9

@@ -1,20 +1,30 @@
-"""Complexity by resolution: each cost per variant per input size, with its fitted scaling exponent.
+"""Cost against input resolution: each cost per variant per size with its scaling exponent, and where linear
+SRA starts to pay.
 
-This is where PVTv2's linear SRA shows: SRA's attention cost grows with the square of the token count
-(exponent 4 in the side length), linear SRA's with the token count (exponent 2).
+A cost proportional to side^k has log-log slope k: 2 for work linear in the token count, 4 for attention
+quadratic in it (PVTv1's SRA), near 2 for linear SRA. The slope over the two highest sizes shows where a model is
+heading better than the fit over all of them, so both are reported.
+
+The LSRA crossover has two answers. The closed form (``pvtlab.measure.crossover.lsra_crossover``) gives per
+stage the input side from which linear SRA's two attention matmuls, and its whole attention layer with the
+reducer, cost fewer MACs than SRA's. The measured one is the smallest side at which an LSRA variant's inference
+throughput beats its SRA twin's (same other toggles) on this machine.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from pvtlab.report.catalog import complexity_rows, ordered_lines
-from pvtlab.report.metrics import MEMORY_COLUMN, MEMORY_TITLE, batch_text
-from pvtlab.report.scaling import end_exponent, fit_exponent
-from pvtlab.report.select import measured, rows_of
-from pvtlab.report.table import Col, Entry, Table, label
+from pvtlab.report.catalog import Catalog, Line, short_label
+from pvtlab.report.table import Col, Entry, Table, label, missing
+
+CURVE_COLUMNS = ["panel", "label", "model", "variant", "resolution", "value", "note"]
+PAIR_IGNORES = ("attention", "ffn_relu")  # B2-Li's FFN ReLU comes with its linear SRA in the official code
 
 
 @dataclass(frozen=True)
@@ -26,92 +36,218 @@ class Curve:
     column: str
     title: str
     unit: str
-    decimals: int
     plot: bool = True  # False: a table only
+    spread: str | None = None
 
 
 CURVES: dict[str, Curve] = {
-    "gmacs": Curve("gmacs", "flops", "gmacs", "Compute", "GMACs", 2),
-    "attn_gmacs": Curve("attn_gmacs", "flops", "attn_gmacs", "Attention matmuls", "GMACs", 3),
-    "peak_mem": Curve("peak_mem", "memory", MEMORY_COLUMN, f"{MEMORY_TITLE} (inference)", "MiB", 0),
-    "peak_mem_total": Curve("peak_mem_total", "memory", "peak_mem_mib", "Peak memory, absolute (inference)", "MiB", 0,
+    "gmacs": Curve("gmacs", "flops", "gmacs", "Compute", "GMACs"),
+    "attn_gmacs": Curve("attn_gmacs", "flops", "attn_gmacs", "Attention matmuls", "GMACs"),
+    "peak_mem": Curve("peak_mem", "memory", "peak_mem_over_idle_mib", "Inference memory over idle", "MiB"),
+    "train_peak_mem": Curve("train_peak_mem", "memory", "train_peak_mem_over_idle_mib", "Training memory over idle",
+                            "MiB", plot=False),
+    "peak_mem_total": Curve("peak_mem_total", "memory", "peak_mem_mib", "Inference memory, absolute peak", "MiB",
                             plot=False),
-    "throughput": Curve("throughput", "throughput", "infer_img_per_s_median", "Inference throughput", "img/s", 1),
+    "throughput": Curve("throughput", "throughput", "infer_img_per_s_median", "Inference throughput", "img/s",
+                        spread="infer_img_per_s_iqr"),
+    "train_throughput": Curve("train_throughput", "throughput", "train_img_per_s_median", "Training throughput",
+                              "img/s", plot=False, spread="train_img_per_s_iqr"),
 }
 
 EXPONENT_NOTE = (" Exponent k: the cost grows as (side length)^k, the slope of a least-squares line in log-log "
                  "space; 'top two' uses only the two highest resolutions that ran. For compute, k = 2 is linear "
                  "in the token count and k = 4 quadratic; a constant part (weights, the process) pulls k down.")
+CROSSOVER_NOTE = (
+    "Closed form: the smallest input side from which LSRA's two attention matmuls (N x P^2 keys against SRA's "
+    "N x (H/(s_i R_i))^2), and its whole attention layer (reducer included), take fewer MACs than SRA's; "
+    "'never' where SRA stays cheaper at every side. Measured: the smallest side at which an LSRA variant's "
+    "median inference img/s beats its SRA twin's (same other toggles) on this machine.")
+WHY_CROSSOVERS_DIFFER = (
+    "Why the measured crossover differs from the closed form: the closed form counts multiply-accumulates only. "
+    "Linear SRA adds work that MACs do not see (adaptive average pooling of the whole token map, a GELU and a "
+    "LayerNorm on the pooled keys), and at small sides its matmuls against 49 pooled keys are small, so they run "
+    "far below the machine's matmul peak while SRA's strided-conv reducer and larger matmuls use it better. Which "
+    "attention kernel runs (the sdpa_backend column), the batch size and the thread count shift the point further; "
+    "on a GPU, launch overheads dominate small inputs. So the measured side is usually larger than the MAC "
+    "crossover, and it belongs to this machine, not to the architecture.")
 
 
-def curve_data(cells: pd.DataFrame, curve: Curve) -> pd.DataFrame:
-    """Tidy rows (model, variant, resolution, value, note) of one curve, ``variant`` being the architecture's
-    display name; value NaN with a note where the cell failed or did not run."""
-    rows = rows_of(complexity_rows(cells), curve.group)
-    resolutions = sorted(int(r) for r in rows["resolution"].dropna().unique())
+def fit_exponent(resolutions: Sequence[float], values: Sequence[float]) -> float:
+    """Least-squares slope of log(value) against log(resolution); NaN with fewer than two usable points."""
+    points = _usable(resolutions, values)
+    if len(points) < 2:
+        return math.nan
+    slope, _ = np.polyfit(np.log([p[0] for p in points]), np.log([p[1] for p in points]), 1)
+    return float(slope)
+
+
+def end_exponent(resolutions: Sequence[float], values: Sequence[float]) -> float:
+    """Slope between the two highest resolutions with a usable value; NaN when there are not two."""
+    points = _usable(resolutions, values)
+    if len(points) < 2:
+        return math.nan
+    (r0, v0), (r1, v1) = points[-2], points[-1]
+    return math.log(v1 / v0) / math.log(r1 / r0)
+
+
+def _usable(resolutions: Sequence[float], values: Sequence[float]) -> list[tuple[float, float]]:
+    """Positive, finite (resolution, value) pairs sorted by resolution, one per resolution."""
+    if len(resolutions) != len(values):
+        raise ValueError(f"{len(resolutions)} resolutions for {len(values)} values")
+    points = {}
+    for r, v in zip(resolutions, values):
+        if r is not None and v is not None and math.isfinite(float(r)) and math.isfinite(float(v)) and r > 0 < v:
+            points[float(r)] = float(v)
+    return sorted(points.items())
+
+
+def curve_data(catalog: Catalog, curve: Curve) -> pd.DataFrame:
+    """Tidy rows (panel, label, model, variant, resolution, value, note) of one curve; ``variant`` is the
+    architecture's display name, ``label`` its short name in the panel, value NaN with a note where the cell
+    failed or did not run; an architecture in the path and in a factorial appears in both panels."""
+    resolutions = catalog.resolutions(curve.group)
     out = []
-    for line in ordered_lines(cells):
-        mine = rows_of(rows, curve.group, **line.select())
-        if mine.empty:
-            continue
-        for resolution in resolutions:
-            entry = measured(mine, curve.group, curve.column, resolution=resolution)
-            out.append({"model": line.model, "variant": line.name, "resolution": resolution,
-                        "value": entry.value if entry.has_value else float("nan"),
-                        "note": None if entry.has_value else entry.note})
-    return pd.DataFrame(out, columns=["model", "variant", "resolution", "value", "note"])
+    for title, members in catalog.panels():
+        labels = {m.line: short_label(m) for m in reversed(members) if m.line}
+        for line in dict.fromkeys(m.line for m in members if m.line):
+            entries = [catalog.measured(line, curve.group, curve.column, r) for r in resolutions]
+            if all(e.note == "not run" for e in entries):
+                continue
+            for resolution, entry in zip(resolutions, entries):
+                out.append({"panel": title, "label": labels[line], "model": line.model, "variant": line.name,
+                            "resolution": resolution,
+                            "value": entry.value if entry.has_value else float("nan"),
+                            "note": None if entry.has_value else entry.note})
+    return pd.DataFrame(out, columns=CURVE_COLUMNS)
 
 
-def exponents(data: pd.DataFrame) -> pd.DataFrame:
-    """Per (model, variant): the log-log slope over all resolutions and over the two highest."""
-    out = []
-    for (model, variant), part in data.groupby(["model", "variant"], sort=False):
-        res, val = part["resolution"].tolist(), part["value"].tolist()
-        out.append({"model": model, "variant": variant, "exponent_fit": fit_exponent(res, val),
-                    "exponent_end": end_exponent(res, val)})
-    return pd.DataFrame(out, columns=["model", "variant", "exponent_fit", "exponent_end"])
-
-
-def complexity_tables(cells: pd.DataFrame) -> list[Table]:
+def complexity_tables(catalog: Catalog) -> list[Table]:
     """One table per curve with data: variants as rows, resolutions as columns, then the two exponents."""
     tables = []
     for curve in CURVES.values():
-        data = curve_data(cells, curve)
-        if _has_content(data):
-            tables.append(_table(cells, curve, data))
+        data = curve_data(catalog, curve)
+        if data["value"].notna().any() or data["note"].fillna("").str.startswith("failed").any():
+            tables.append(_table(catalog, curve, data))
     return tables
 
 
-def _table(cells: pd.DataFrame, curve: Curve, data: pd.DataFrame) -> Table:
+def _table(catalog: Catalog, curve: Curve, data: pd.DataFrame) -> Table:
     resolutions = sorted(data["resolution"].unique())
     fitted = len(resolutions) > 1  # one resolution has no exponent: leave the columns out rather than n/a
     columns = [Col("model", "Model"), Col("variant", "Variant")]
-    columns += [Col(f"{curve.name}_{r}px", f"{r} px", curve.decimals) for r in resolutions]
+    columns += [Col(f"{curve.name}_{r}px", f"{r} px") for r in resolutions]
     if fitted:
-        columns += [Col("exponent_fit", "Exponent (fit, all px)", 2),
-                    Col("exponent_end", "Exponent (top two px)", 2)]
-    title = f"{curve.title} by input resolution{batch_text(cells, curve.group)} ({curve.unit})"
+        columns += [Col("exponent_fit", "Exponent (fit, all px)"), Col("exponent_end", "Exponent (top two px)")]
+    title = f"{curve.title} by input resolution{catalog.batch_text(curve.group)} ({curve.unit})"
     table = Table(f"complexity_{curve.name}", title, columns)
-    slopes = exponents(data).set_index(["model", "variant"])
-    for (model, variant), part in data.groupby(["model", "variant"], sort=False):
-        by_res = part.set_index("resolution")
+    lines = {(line.model, line.name): line for line in catalog.lines}
+    unique = data.drop_duplicates(["model", "variant", "resolution"])  # a line in two panels is one table row
+    for (model, variant), part in unique.groupby(["model", "variant"], sort=False):
         row = [label(model), label(variant)]
-        for r in resolutions:
-            value, note = by_res.loc[r, "value"], by_res.loc[r, "note"]
-            row.append(Entry(value=float(value)) if pd.notna(value) else Entry(note=note))
+        for r, value, note in zip(part["resolution"], part["value"], part["note"]):
+            spread = catalog.measured(lines[model, variant], curve.group, curve.spread, r) if curve.spread else None
+            iqr = ("IQR", spread.value) if spread is not None and spread.has_value else None
+            row.append(Entry(value=float(value), spread=iqr) if pd.notna(value) else Entry(note=note))
         if fitted:
-            row += [_slope(slopes.loc[(model, variant), "exponent_fit"]),
-                    _slope(slopes.loc[(model, variant), "exponent_end"])]
+            res, val = part["resolution"].tolist(), part["value"].tolist()
+            row += [_slope(fit_exponent(res, val)), _slope(end_exponent(res, val))]
         table.add(row)
-    note = f"Values in {curve.unit}."
+    note = f"Values in {curve.unit}" + (", median with its interquartile range (IQR)." if curve.spread else ".")
     table.notes.append(note + (EXPONENT_NOTE if fitted else " One resolution only, so no scaling exponent."))
     return table
 
 
-def _has_content(data: pd.DataFrame) -> bool:
-    """True when some cell has a value or failed: a column no cell recorded is left out, not shown as blanks."""
-    return bool(data["value"].notna().any() or data["note"].fillna("").str.startswith("failed").any())
-
-
 def _slope(value: float) -> Entry:
     return Entry(value=float(value)) if pd.notna(value) else Entry(note="n/a (fewer than 2 points)")
+
+
+def _closed_form() -> Callable | None:
+    """The closed-form crossover of the measure package, None where this checkout does not have it."""
+    try:
+        from pvtlab.measure.crossover import lsra_crossover
+    except ImportError:
+        return None
+    return lsra_crossover
+
+
+def crossover_tables(catalog: Catalog, closed_form: Callable | None = None) -> list[Table]:
+    """``lsra_crossover``: per stage of each model, the closed-form sides, then the measured crossover per pair.
+
+    ``closed_form(config) -> [{stage, stride, sr_ratio, pool_size, matmul_side_px, layer_side_px}, ...]``;
+    the measure package's ``lsra_crossover`` unless one is given.
+    """
+    closed_form = closed_form or _closed_form()
+    lines: dict[str, list[Line]] = {}
+    for line in catalog.ordered_lines():
+        lines.setdefault(line.model, []).append(line)
+    by_model = {model: next((x for x in found if (catalog.config_of(x) or {}).get("attention") == "sra"), found[0])
+                for model, found in lines.items()}
+    if not by_model:
+        return []
+    columns = [Col("model", "Model"), Col("stage", "Stage"), Col("stride", "Stride s_i"), Col("sr_ratio", "SR ratio R_i"),
+               Col("pool_size", "Pool P"), Col("matmul_side_px", "Matmuls cheaper from (px)"),
+               Col("layer_side_px", "Whole layer cheaper from (px)"), Col("measured", "Measured: LSRA faster from")]
+    table = Table("lsra_crossover", "Where linear SRA starts to pay: input side from which it costs less than SRA",
+                  columns)
+    measured = _measured_by_model(catalog)
+    if closed_form is None:
+        table.notes.append("The closed form (pvtlab.measure.crossover) is not in this installation; only the "
+                           "measured crossover is shown.")
+    for model, line in by_model.items():
+        stages = closed_form(_config(catalog, line)) if closed_form else [{}]
+        for stage in stages:
+            numbers = [_int_entry(stage.get(k)) if stage else missing("closed form not available")
+                       for k in ("stride", "sr_ratio", "pool_size", "matmul_side_px", "layer_side_px")]
+            table.add([label(model), label(stage.get("stage", "-"))] + numbers
+                      + [label(measured.get(model, "no SRA/LSRA pair measured"))])
+    table.notes += [CROSSOVER_NOTE, WHY_CROSSOVERS_DIFFER]
+    return [table]
+
+
+def _config(catalog: Catalog, line: Line):
+    from pvtlab.models import PVTConfig
+
+    return PVTConfig(**catalog.config_of(line))
+
+
+def _int_entry(value: object) -> Entry:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return missing("never")
+    return Entry(value=float(value))
+
+
+def _measured_by_model(catalog: Catalog) -> dict[str, str]:
+    """Per model: the measured crossover of each SRA/LSRA pair, "; "-joined."""
+    out: dict[str, list[str]] = {}
+    for sra, lsra in sra_pairs(catalog):
+        _, text = measured_crossover(catalog, sra, lsra)
+        out.setdefault(sra.model, []).append(f"{lsra.name.split(' = ')[-1]} vs {sra.name.split(' = ')[-1]}: {text}")
+    return {model: "; ".join(texts) for model, texts in out.items()}
+
+
+def sra_pairs(catalog: Catalog) -> list[tuple[Line, Line]]:
+    """(SRA line, LSRA line) pairs whose configs agree except in attention (and B2-Li's FFN ReLU)."""
+    keyed: dict[str, dict[str, list[Line]]] = {}
+    for line in catalog.lines:
+        config = catalog.config_of(line) or {}
+        rest = repr(sorted((k, v) for k, v in config.items() if k not in PAIR_IGNORES))
+        keyed.setdefault(rest, {}).setdefault(str(config.get("attention")), []).append(line)
+    return [(a, b) for pair in keyed.values() for a in pair.get("sra", []) for b in pair.get("linear_sra", [])]
+
+
+def measured_crossover(catalog: Catalog, sra: Line, lsra: Line) -> tuple[list[int], str]:
+    """(sides both were timed at, "from 512 px" / "not within the range measured (224-512 px)")."""
+    sides, faster = [], []
+    for r in catalog.resolutions("throughput"):
+        a = catalog.measured(sra, "throughput", "infer_img_per_s_median", r)
+        b = catalog.measured(lsra, "throughput", "infer_img_per_s_median", r)
+        if a.has_value and b.has_value:
+            sides.append(r)
+            faster.append(b.value > a.value)
+    if not sides:
+        return sides, "not measured (no throughput at a shared side)"
+    span = f"{sides[0]}-{sides[-1]} px" if len(sides) > 1 else f"{sides[0]} px"
+    for i, side in enumerate(sides):
+        if all(faster[i:]):
+            return sides, f"{side} px" + (" (faster at every side measured)" if i == 0 else "")
+    return sides, f"not within the range measured ({span})"

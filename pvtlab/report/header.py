@@ -1,8 +1,9 @@
 """The top of report.md: what was run, on what machine and software, when, and how long it took.
 
-Reads ``spec.yaml`` and ``grid.json`` (the grid runner's run record; ``run.json`` is accepted too) next to
-cells.csv when they exist, and the provenance columns of the rows, which are always there, so a report
-from a bare cells.csv still says what it can.
+Reads ``spec.yaml`` and ``grid.json`` (the grid runner's run record) next to cells.csv when they exist, and the
+provenance columns of the rows, which are always there, so a report from a bare cells.csv still says what it
+can. "Wall time (last run)" is ``grid.json``'s ``last_run.wall_s``: the grid keeps it from the last run that
+did work, so a resume with nothing to do does not replace it.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ import pandas as pd
 import yaml
 
 from pvtlab.errors import UserInputError
-
-SPEC_FILE = "spec.yaml"
-RUN_FILES = ("grid.json", "run.json")
+from pvtlab.layout import GRID_FILE, SPEC_COPY
 
 _SPEC_KEYS = ("models", "factorial", "variants", "path", "resolutions", "measure", "measure_options", "accuracy")
 _MACHINE = ("device_name", "cpu_model", "device", "threads", "dtype")
@@ -28,7 +27,7 @@ _RUN_SHOWN = {"spec_path", "last_run", "wall_s", "study", "spec_hash", "device"}
 
 def read_spec(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
     """The parsed spec and its text, or (None, None) when the grid did not write one."""
-    path = folder / SPEC_FILE
+    path = folder / SPEC_COPY
     if not path.is_file():
         return None, None
     text = path.read_text(encoding="utf-8")
@@ -41,15 +40,14 @@ def read_spec(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
 
 def read_run(folder: Path) -> tuple[dict[str, Any] | None, Path | None]:
     """The grid's run record (spec path, storage, last run's dates and wall time) and its path."""
-    for name in RUN_FILES:
-        path = folder / name
-        if path.is_file():
-            try:
-                run = json.loads(path.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as exc:
-                raise UserInputError(f"'{path}' is not valid JSON: {exc}") from None
-            return (run if isinstance(run, dict) else None), path
-    return None, None
+    path = folder / GRID_FILE
+    if not path.is_file():
+        return None, None
+    try:
+        run = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UserInputError(f"'{path}' is not valid JSON: {exc}") from None
+    return (run if isinstance(run, dict) else None), path
 
 
 def header(cells: pd.DataFrame, current: pd.DataFrame, folder: Path) -> str:
@@ -76,7 +74,7 @@ def header(cells: pd.DataFrame, current: pd.DataFrame, folder: Path) -> str:
 def _spec_lines(spec: dict[str, Any] | None, cells: pd.DataFrame, folder: Path) -> list[str]:
     live = cells[~cells["stale_spec"].fillna(False).astype(bool)]
     hashes = sorted(live["spec_hash"].dropna().astype(str).unique())
-    where = f"`{folder / SPEC_FILE}`" if spec is not None else "no spec.yaml next to cells.csv"
+    where = f"`{folder / SPEC_COPY}`" if spec is not None else "no spec.yaml next to cells.csv"
     lines = [f"- **Spec**: {where}" + (f" (spec hash `{', '.join(hashes)}`)" if hashes else "")]
     for key in _SPEC_KEYS if spec else ():
         if spec.get(key):
@@ -87,7 +85,7 @@ def _spec_lines(spec: dict[str, Any] | None, cells: pd.DataFrame, folder: Path) 
 
 def _command_lines(run: dict[str, Any], path: Path | None) -> list[str]:
     if not run:
-        return [f"- **Run record**: none ({' or '.join(RUN_FILES)} not next to cells.csv)"]
+        return [f"- **Run record**: none ({GRID_FILE} not next to cells.csv)"]
     lines = []
     if "spec_path" in run:
         lines.append(f"- **Command**: `python run_ablation.py --grid {run['spec_path']}`")
@@ -118,7 +116,7 @@ def _time_lines(rows: pd.DataFrame, run: dict[str, Any]) -> list[str]:
             per = f" x {last['threads_per_worker']} thread(s)" if "threads_per_worker" in last else ""
             workers = f"; {last['workers']} worker(s){per} on {last.get('device', run.get('device', '?'))}"
         lines.append(f"- **Last run**: {last['started_at']} to {last.get('finished_at', '?')}{workers}")
-    wall = last.get("wall_s", run.get("wall_s"))
+    wall = last.get("wall_s")
     if wall is not None:
         lines.append(f"- **Wall time (last run)**: {_duration(wall)}")
     started, finished = rows["started_at"].min(), rows["finished_at"].max()

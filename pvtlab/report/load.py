@@ -1,7 +1,8 @@
-"""``load(path)``: read a grid's ``cells.csv`` into a typed DataFrame, the one reader everything shares.
+"""Reading a grid's rows: ``load(path)`` types ``cells.csv`` (every row kept), ``current`` picks the rows a report
+describes, ``failed_note`` says why a cell has no value.
 
-Every row is kept, failed and stale ones included: deciding what to show is the report's job, and a
-notebook user may want exactly the rows the report leaves out.
+``load`` keeps failed and stale rows: deciding what to show is the report's job, and a notebook user may want
+exactly the rows the report leaves out.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from pvtlab.columns import COLUMNS, REQUIRED, Kind
 from pvtlab.errors import UserInputError
-from pvtlab.report.schema import COLUMNS, REQUIRED, Kind
+from pvtlab.layout import CELLS_FILE
 
-CELLS_FILE = "cells.csv"
+REASON_CHARS = 80
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -36,7 +38,7 @@ def cells_path(path: str | Path) -> Path:
 def load(path: str | Path) -> pd.DataFrame:
     """Read ``results/<name>/`` (or a cells.csv) into one row per cell with typed columns.
 
-    Known columns get their type from ``schema.COLUMNS`` (nullable ints and bools, floats, UTC datetimes,
+    Known columns get their type from ``pvtlab.columns.COLUMNS`` (nullable ints and bools, floats, UTC datetimes,
     strings); known columns the file lacks are added empty so code can rely on them; unknown columns are
     kept, as numbers when every value parses as one.
     """
@@ -99,3 +101,21 @@ def _guess(values: pd.Series) -> pd.Series:
     if (numbers.notna() | blank).all() and not blank.all():
         return numbers.astype("float64")
     return text.where(~blank)
+
+
+def current(cells: pd.DataFrame) -> pd.DataFrame:
+    """The rows the report describes: no stale-spec rows, and one row per cell (an ok row wins over a failed one)."""
+    rows = cells[~cells["stale_spec"].fillna(False).astype(bool)]
+    order = rows.assign(_ok=rows["status"].eq("ok"), _pos=range(len(rows))).sort_values(["_ok", "_pos"])
+    keep = order["cell_id"].isna() | ~order.duplicated("cell_id", keep="last")
+    return order[keep].sort_values("_pos").drop(columns=["_ok", "_pos"])
+
+
+def failed_note(error: object) -> str:
+    """ "failed (first line of the error)", shortened to stay readable in a table."""
+    text = "" if error is None or (isinstance(error, float) and math.isnan(error)) else str(error)
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    reason = lines[-1] if lines and lines[0].startswith("Traceback") else (lines[0] if lines else "no reason recorded")
+    if len(reason) > REASON_CHARS:
+        reason = reason[: REASON_CHARS - 3] + "..."
+    return f"failed ({reason})"
