@@ -222,11 +222,17 @@ class Catalog:
         return list(dict.fromkeys(order + self.lines))
 
     def short_names(self) -> dict[Line, str]:
-        """A short plot label per architecture: the path's variant name, else its combination, else its name."""
+        """One plot label per architecture for plots that mix panels: a spec variant name ("v2_b2"), else its
+        factorial combination ("+OPE+LSRA"), else its path label ("1 + OPE"), else its first name."""
         names: dict[Line, str] = {}
-        for member in self.members():
-            if member.line:
-                names.setdefault(member.line, short_label(member))
+        path = [m for steps in self.paths.values() for m in steps if m.line]
+        factorial = [m for combos in self.factorials.values() for m in combos.values() if m.line]
+        for member in path:
+            named = [n for n in member.variant.split(" = ") if "/" not in n]
+            if named:
+                names.setdefault(member.line, named[-1])
+        for member in factorial + path:
+            names.setdefault(member.line, member.label)
         for line in self.lines:
             names.setdefault(line, line.name.split(" = ")[0])
         return names
@@ -361,8 +367,8 @@ class Catalog:
 
 
 def short_label(member: Member) -> str:
-    """A plot label: a factorial member's combination ("+OPE+LSRA"), else its own (last) variant name."""
-    return member.label if member.combo else member.variant.split(" = ")[-1]
+    """A member's label within its panel: "1 + OPE" on the path, "+OPE+LSRA" in a factorial, else its name."""
+    return member.label if member.combo or member.step is not None else member.variant.split(" = ")[-1]
 
 
 def combo_label(combo: Combo) -> str:

@@ -22,7 +22,7 @@ from pvtlab.layout import GRID_FILE, SPEC_COPY
 _SPEC_KEYS = ("models", "factorial", "variants", "path", "resolutions", "measure", "measure_options", "accuracy")
 _MACHINE = ("device_name", "cpu_model", "device", "threads", "dtype")
 _SOFTWARE = ("torch_version", "timm_version", "fvcore_version", "pvtlab_version", "git_commit")
-_RUN_SHOWN = {"spec_path", "last_run", "wall_s", "study", "spec_hash", "device"}
+_RUN_SHOWN = {"spec_path", "last_run", "wall_s", "study", "spec_hash", "device", "cells"}
 
 
 def read_spec(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
