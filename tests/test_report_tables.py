@@ -144,6 +144,19 @@ def test_complexity_exponents_follow_the_cost_formula(tmp_path: Path) -> None:
     assert all(e.spread[0] == "IQR" for e in speed.column("throughput_224px"))
 
 
+def test_throughput_columns_carry_their_spread_mfu_and_batch_1_latency(tmp_path: Path) -> None:
+    [table] = path_tables(cells_of(tmp_path, synthetic_rows()))
+    for r in RESOLUTIONS["throughput"]:
+        latency = table.column(f"latency_b1_ms_p50_{r}px")
+        speeds = [throughput(t, r) for _, _, _, t, _ in PATH]
+        assert [e.value for e in latency] == pytest.approx([1000.0 / v for v in speeds])
+        assert [e.spread for e in latency] == [("p90", pytest.approx(1100.0 / v)) for v in speeds]
+        assert [e.value for e in table.column(f"mfu_infer_pct_{r}px")] == pytest.approx([30.0] * len(PATH))
+        assert [e.spread[0] for e in table.column(f"train_img_per_s_{r}px")] == ["IQR"] * len(PATH)
+    csv = frame(table)
+    assert {"latency_b1_ms_p50_224px_p90", "infer_img_per_s_224px_iqr"} <= set(csv.columns)
+
+
 def test_one_resolution_has_no_exponent_columns(tmp_path: Path) -> None:
     rows = [r for r in synthetic_rows() if not (r["group"] == "throughput" and r["resolution"] != 224)]
     tables = {t.name: t for t in complexity_tables(cells_of(tmp_path, rows))}

@@ -50,6 +50,8 @@ def test_report_begins_with_what_was_run(folder: Path) -> None:
     assert "**Wall time (last run)**: 250.0 s (4 min 10 s)" in intro
     assert "2 worker(s) x 1 thread(s) on cpu" in intro
     assert "**Machine**: " in intro and "torch_version: `2.14.1`" in intro
+    assert "sdpa_backend: `math`" in intro and "timed_alone: `True`" in intro
+    assert "**Matmul peak** (the MFU denominator, measured in each timed cell): median 2,560 GFLOP/s" in intro
     total = len(synthetic_rows())
     assert f"**Cells**: {total} ({total - 1} ok, 1 failed)" in intro
 

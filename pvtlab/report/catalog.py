@@ -84,7 +84,8 @@ class Metric:
     resolution: int
     unit: str
     scale: float = 1.0  # shown value = column value x scale (fractions as %)
-    spread: str | None = None  # column holding the value's IQR
+    spread: str | None = None  # column holding the value's spread (IQR, or the p90 of a latency)
+    spread_label: str = "IQR"
     effect: bool = True  # also gets main effects and interactions
 
 
@@ -327,6 +328,8 @@ class Catalog:
                            "infer_img_per_s_median", r, "img/s", spread="infer_img_per_s_iqr"),
                     Metric(f"train_img_per_s_{r}px", f"Training @{r} px{batch} (img/s, median)", "throughput",
                            "train_img_per_s_median", r, "img/s", spread="train_img_per_s_iqr"),
+                    Metric(f"latency_b1_ms_p50_{r}px", f"Batch-1 latency @{r} px (ms, median; p90)", "throughput",
+                           "latency_b1_ms_p50", r, "ms", spread="latency_b1_ms_p90", spread_label="p90"),
                     Metric(f"infer_gflop_per_s_{r}px", f"Inference rate @{r} px (GFLOP/s)", "throughput",
                            "infer_gflop_per_s", r, "GFLOP/s", effect=False),
                     Metric(f"mfu_infer_pct_{r}px", f"Inference MFU @{r} px (%)", "throughput", "mfu_infer", r, "%",
@@ -349,8 +352,8 @@ class Catalog:
             return entry
         spread = None
         if metric.spread:
-            iqr = self.measured(member.line, metric.group, metric.spread, metric.resolution)
-            spread = ("IQR", iqr.value * metric.scale) if iqr.has_value else None
+            found = self.measured(member.line, metric.group, metric.spread, metric.resolution)
+            spread = (metric.spread_label, found.value * metric.scale) if found.has_value else None
         return Entry(value=entry.value * metric.scale, spread=spread)
 
     def reference_resolution(self, group: str) -> int | None:
