@@ -131,7 +131,9 @@ def _cost_rows(model: str, variant: str, toggles: tuple[str, str, str], groups: 
         rows.append(_row("throughput", model, variant, toggles, r, infer_img_per_s_median=speed,
                          infer_img_per_s_iqr=0.02 * speed, train_img_per_s_median=train_throughput(toggles, r),
                          train_img_per_s_iqr=0.01 * speed, infer_gflop_per_s=2 * gmacs(toggles, r) * speed,
-                         mfu_infer=0.3, mfu_train=0.4, batch_size=8, timed_alone="true", **extra))
+                         mfu_infer=0.3, mfu_train=0.4, latency_b1_ms_p50=1000.0 / speed,
+                         latency_b1_ms_p90=1100.0 / speed, matmul_peak_gflop_per_s=2560.0, sdpa_backend="math",
+                         batch_size=8, timed_alone="true", **extra))
     return rows
 
 
@@ -187,7 +189,8 @@ def fail(rows: list[dict[str, Any]], reason: str, **match: Any) -> dict[str, Any
     row = hits[0]
     for key in ("gmacs", "attn_gmacs", "peak_mem_mib", "peak_mem_over_idle_mib", "infer_img_per_s_median",
                 "top1_acc", "params_m", "val_curve", "train_peak_mem_over_idle_mib", "infer_img_per_s_iqr",
-                "train_img_per_s_median", "train_img_per_s_iqr", "infer_gflop_per_s", "mfu_infer", "mfu_train"):
+                "train_img_per_s_median", "train_img_per_s_iqr", "infer_gflop_per_s", "mfu_infer", "mfu_train",
+                "latency_b1_ms_p50", "latency_b1_ms_p90", "matmul_peak_gflop_per_s"):
         row.pop(key, None)
     row.update(status="failed", error=reason)
     return row

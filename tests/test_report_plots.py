@@ -89,13 +89,13 @@ def test_attention_scaling_plot_merges_identical_lines_and_fits_the_slopes(catal
     for text in texts:
         assert float(SLOPE.search(text).group(1)) == pytest.approx(2.0 if "LSRA" in text.split(":")[0] else 4.0,
                                                                    abs=0.01)
-    assert "pvt_v1_small = v1_small+ope = pvt_v2_b2" in legend_texts(path_ax)[0]
+    assert legend_texts(path_ax)[0].startswith("0 baseline = 1 + OPE = 2 + CFFN + v2 head, norms, init:")
 
 
 def test_a_failed_point_is_named_in_the_legend(catalog: Catalog) -> None:
     fig = scaling_figure(catalog, "peak_mem")
     texts = legend_texts(fig.axes[0])
-    assert any(t.startswith("pvt_v1_small") and "failed @448 px" in t for t in texts)
+    assert any(t.startswith("0 baseline") and "failed @448 px" in t for t in texts)
 
 
 def test_accuracy_is_plotted_against_the_trained_models_gmacs(catalog: Catalog) -> None:

@@ -144,6 +144,19 @@ def test_complexity_exponents_follow_the_cost_formula(tmp_path: Path) -> None:
     assert all(e.spread[0] == "IQR" for e in speed.column("throughput_224px"))
 
 
+def test_throughput_columns_carry_their_spread_mfu_and_batch_1_latency(tmp_path: Path) -> None:
+    [table] = path_tables(cells_of(tmp_path, synthetic_rows()))
+    for r in RESOLUTIONS["throughput"]:
+        latency = table.column(f"latency_b1_ms_p50_{r}px")
+        speeds = [throughput(t, r) for _, _, _, t, _ in PATH]
+        assert [e.value for e in latency] == pytest.approx([1000.0 / v for v in speeds])
+        assert [e.spread for e in latency] == [("p90", pytest.approx(1100.0 / v)) for v in speeds]
+        assert [e.value for e in table.column(f"mfu_infer_pct_{r}px")] == pytest.approx([30.0] * len(PATH))
+        assert [e.spread[0] for e in table.column(f"train_img_per_s_{r}px")] == ["IQR"] * len(PATH)
+    csv = frame(table)
+    assert {"latency_b1_ms_p50_224px_p90", "infer_img_per_s_224px_iqr"} <= set(csv.columns)
+
+
 def test_one_resolution_has_no_exponent_columns(tmp_path: Path) -> None:
     rows = [r for r in synthetic_rows() if not (r["group"] == "throughput" and r["resolution"] != 224)]
     tables = {t.name: t for t in complexity_tables(cells_of(tmp_path, rows))}
@@ -314,24 +327,29 @@ def fake_closed_form(config) -> list[dict]:
 
 def test_lsra_crossover_table_has_the_closed_form_per_stage_and_the_measured_side(tmp_path: Path) -> None:
     catalog = cells_of(tmp_path, synthetic_rows())
-    [table] = crossover_tables(catalog, closed_form=fake_closed_form)
-    b2 = [r for r in table.rows if r[0].text == FACTORIAL_MODEL]
+    closed, measured = crossover_tables(catalog, closed_form=fake_closed_form)
+    assert closed.name == "lsra_crossover" and measured.name == "lsra_crossover_measured"
+    b2 = [r for r in closed.rows if r[0].text == FACTORIAL_MODEL]
     assert [r[1].text for r in b2] == ["1", "2", "3", "4"]
     assert [r[5].value for r in b2[:3]] == [4 * 8 * 7, 8 * 4 * 7, 16 * 2 * 7]
     assert b2[3][5].note == "never"  # R = 1: no crossover
-    # Synthetic throughput: LSRA is slower at 224 px and faster at 320 px, for every pair on B2.
-    assert "320 px" in b2[0][7].text and "not within" not in b2[0][7].text
-    assert b2[0][7].text.count("vs") == 5  # 4 factorial pairs + the path's B2-Li against B2
-    csv = frame(table)
-    assert pd.api.types.is_numeric_dtype(csv["matmul_side_px"])
-    assert any("Why the measured crossover differs" in n for n in table.notes)
+    # Synthetic throughput: LSRA is slower at 224 px and faster at 320 px, for every pair.
+    assert all(r[7].value == 320 for r in b2)
+    assert len(measured.rows) == 5  # 4 factorial pairs + the path's B2-Li against B2
+    for row in measured.rows:
+        ratio_224, ratio_320 = row[3].value, row[4].value
+        assert ratio_224 < 1 < ratio_320 and row[5].value == 320
+    csv = frame(closed)
+    assert pd.api.types.is_numeric_dtype(csv["matmul_side_px"]) and pd.api.types.is_numeric_dtype(
+        csv["measured_side_px"])
+    assert any("Why the measured crossover differs" in n for n in measured.notes)
 
 
 def test_measured_crossover_outside_the_range(tmp_path: Path) -> None:
     rows = [r for r in synthetic_rows() if not (r["group"] == "throughput" and r["resolution"] != 224)]
     catalog = cells_of(tmp_path, rows)
     sra, lsra = sra_pairs(catalog)[0]
-    assert measured_crossover(catalog, sra, lsra) == ([224], "not within the range measured (224 px)")
+    assert measured_crossover(catalog, sra, lsra) == (None, "not within the range measured (224 px)")
 
 
 def test_other_variants_and_cells_under_two_names_are_shown_once(tmp_path: Path) -> None:

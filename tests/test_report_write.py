@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -49,6 +50,8 @@ def test_report_begins_with_what_was_run(folder: Path) -> None:
     assert "**Wall time (last run)**: 250.0 s (4 min 10 s)" in intro
     assert "2 worker(s) x 1 thread(s) on cpu" in intro
     assert "**Machine**: " in intro and "torch_version: `2.14.1`" in intro
+    assert "sdpa_backend: `math`" in intro and "timed_alone: `True`" in intro
+    assert "**Matmul peak** (the MFU denominator, measured in each timed cell): median 2,560 GFLOP/s" in intro
     total = len(synthetic_rows())
     assert f"**Cells**: {total} ({total - 1} ok, 1 failed)" in intro
 
@@ -56,10 +59,12 @@ def test_report_begins_with_what_was_run(folder: Path) -> None:
 def test_every_table_has_csv_and_tex_files(folder: Path) -> None:
     text = (folder / "report.md").read_text()
     names = re.findall(r"Files: `(table_\w+)\.csv`, `\1\.tex`", text)
-    assert {"table_path", "table_factorial", "table_main_effects", "table_interactions", "table_lsra_crossover",
-            "table_complexity_gmacs", "table_complexity_attn_gmacs", "table_complexity_train_throughput",
+    assert {"table_path", "table_factorial", "table_main_effects", "table_interactions",
+            "table_lsra_crossover_measured", "table_complexity_gmacs", "table_complexity_attn_gmacs", "table_complexity_train_throughput",
             "table_complexity_train_peak_mem"} <= set(names)
     assert sorted(p.stem for p in folder.glob("table_*.csv")) == sorted(names)
+    if importlib.util.find_spec("pvtlab.measure.crossover") is not None:  # the closed form, where installed
+        assert "table_lsra_crossover" in names
     for name in names:
         assert len(pd.read_csv(folder / f"{name}.csv")) > 0
         tex = (folder / f"{name}.tex").read_text()
@@ -82,7 +87,7 @@ def test_path_csv_keeps_numbers_and_the_failure(folder: Path) -> None:
 
 def test_numeric_csv_columns_hold_numbers_only(folder: Path) -> None:
     text_columns = {"step", "setting", "paper_model", "model", "variant", "metric", "term", "per_estimate",
-                    "ci_over", "patch_embed", "position", "attention", "stage", "measured", "top1_acc_pct_per_seed"}
+                    "ci_over", "patch_embed", "position", "attention", "stage", "sra", "lsra", "top1_acc_pct_per_seed"}
     for csv in folder.glob("table_*.csv"):
         table = pd.read_csv(csv)
         for column in table.columns:

@@ -84,7 +84,8 @@ class Metric:
     resolution: int
     unit: str
     scale: float = 1.0  # shown value = column value x scale (fractions as %)
-    spread: str | None = None  # column holding the value's IQR
+    spread: str | None = None  # column holding the value's spread (IQR, or the p90 of a latency)
+    spread_label: str = "IQR"
     effect: bool = True  # also gets main effects and interactions
 
 
@@ -222,11 +223,17 @@ class Catalog:
         return list(dict.fromkeys(order + self.lines))
 
     def short_names(self) -> dict[Line, str]:
-        """A short plot label per architecture: the path's variant name, else its combination, else its name."""
+        """One plot label per architecture for plots that mix panels: a spec variant name ("v2_b2"), else its
+        factorial combination ("+OPE+LSRA"), else its path label ("1 + OPE"), else its first name."""
         names: dict[Line, str] = {}
-        for member in self.members():
-            if member.line:
-                names.setdefault(member.line, short_label(member))
+        path = [m for steps in self.paths.values() for m in steps if m.line]
+        factorial = [m for combos in self.factorials.values() for m in combos.values() if m.line]
+        for member in path:
+            named = [n for n in member.variant.split(" = ") if "/" not in n]
+            if named:
+                names.setdefault(member.line, named[-1])
+        for member in factorial + path:
+            names.setdefault(member.line, member.label)
         for line in self.lines:
             names.setdefault(line, line.name.split(" = ")[0])
         return names
@@ -321,6 +328,8 @@ class Catalog:
                            "infer_img_per_s_median", r, "img/s", spread="infer_img_per_s_iqr"),
                     Metric(f"train_img_per_s_{r}px", f"Training @{r} px{batch} (img/s, median)", "throughput",
                            "train_img_per_s_median", r, "img/s", spread="train_img_per_s_iqr"),
+                    Metric(f"latency_b1_ms_p50_{r}px", f"Batch-1 latency @{r} px (ms, median; p90)", "throughput",
+                           "latency_b1_ms_p50", r, "ms", spread="latency_b1_ms_p90", spread_label="p90"),
                     Metric(f"infer_gflop_per_s_{r}px", f"Inference rate @{r} px (GFLOP/s)", "throughput",
                            "infer_gflop_per_s", r, "GFLOP/s", effect=False),
                     Metric(f"mfu_infer_pct_{r}px", f"Inference MFU @{r} px (%)", "throughput", "mfu_infer", r, "%",
@@ -343,8 +352,8 @@ class Catalog:
             return entry
         spread = None
         if metric.spread:
-            iqr = self.measured(member.line, metric.group, metric.spread, metric.resolution)
-            spread = ("IQR", iqr.value * metric.scale) if iqr.has_value else None
+            found = self.measured(member.line, metric.group, metric.spread, metric.resolution)
+            spread = (metric.spread_label, found.value * metric.scale) if found.has_value else None
         return Entry(value=entry.value * metric.scale, spread=spread)
 
     def reference_resolution(self, group: str) -> int | None:
@@ -361,8 +370,8 @@ class Catalog:
 
 
 def short_label(member: Member) -> str:
-    """A plot label: a factorial member's combination ("+OPE+LSRA"), else its own (last) variant name."""
-    return member.label if member.combo else member.variant.split(" = ")[-1]
+    """A member's label within its panel: "1 + OPE" on the path, "+OPE+LSRA" in a factorial, else its name."""
+    return member.label if member.combo or member.step is not None else member.variant.split(" = ")[-1]
 
 
 def combo_label(combo: Combo) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pvtlab.models import PVTConfig
 from pvtlab.report.catalog import Catalog, Line, short_label
 from pvtlab.report.table import Col, Entry, Table, label, missing
 
@@ -171,58 +172,84 @@ def _closed_form() -> Callable | None:
 
 
 def crossover_tables(catalog: Catalog, closed_form: Callable | None = None) -> list[Table]:
-    """``lsra_crossover``: per stage of each model, the closed-form sides, then the measured crossover per pair.
+    """``lsra_crossover`` (per stage of each model: the closed-form sides and the measured one) and
+    ``lsra_crossover_measured`` (per SRA/LSRA pair: the speed ratio at each side and where LSRA overtakes).
 
     ``closed_form(config) -> [{stage, stride, sr_ratio, pool_size, matmul_side_px, layer_side_px}, ...]``;
     the measure package's ``lsra_crossover`` unless one is given.
     """
     closed_form = closed_form or _closed_form()
+    pairs = sra_pairs(catalog)
+    tables = []
     lines: dict[str, list[Line]] = {}
     for line in catalog.ordered_lines():
         lines.setdefault(line.model, []).append(line)
-    by_model = {model: next((x for x in found if (catalog.config_of(x) or {}).get("attention") == "sra"), found[0])
-                for model, found in lines.items()}
-    if not by_model:
-        return []
-    columns = [Col("model", "Model"), Col("stage", "Stage"), Col("stride", "Stride s_i"), Col("sr_ratio", "SR ratio R_i"),
-               Col("pool_size", "Pool P"), Col("matmul_side_px", "Matmuls cheaper from (px)"),
-               Col("layer_side_px", "Whole layer cheaper from (px)"), Col("measured", "Measured: LSRA faster from")]
+    if closed_form is not None and lines:
+        tables.append(_closed_form_table(catalog, closed_form, lines, pairs))
+    if pairs:
+        tables.append(_measured_table(catalog, pairs))
+    if tables:
+        if closed_form is None:
+            tables[0].notes.append("The closed form (pvtlab.measure.crossover) is not in this installation: "
+                                   "only the measured crossover is shown.")
+        tables[-1].notes += [CROSSOVER_NOTE, WHY_CROSSOVERS_DIFFER]
+    return tables
+
+
+def _closed_form_table(catalog: Catalog, closed_form: Callable, lines: dict[str, list[Line]],
+                       pairs: list[tuple[Line, Line]]) -> Table:
+    """Per stage of each model: the closed-form sides, and the measured side of the model's own SRA/LSRA pair."""
+    columns = [Col("model", "Model"), Col("stage", "Stage"), Col("stride", "Stride s_i"),
+               Col("sr_ratio", "SR ratio R_i"), Col("pool_size", "Pool P"),
+               Col("matmul_side_px", "Matmuls cheaper from (px)"),
+               Col("layer_side_px", "Whole layer cheaper from (px)"),
+               Col("measured_side_px", "Measured: LSRA faster from (px)")]
     table = Table("lsra_crossover", "Where linear SRA starts to pay: input side from which it costs less than SRA",
                   columns)
-    measured = _measured_by_model(catalog)
-    if closed_form is None:
-        table.notes.append("The closed form (pvtlab.measure.crossover) is not in this installation; only the "
-                           "measured crossover is shown.")
-    for model, line in by_model.items():
-        stages = closed_form(_config(catalog, line)) if closed_form else [{}]
-        for stage in stages:
-            numbers = [_int_entry(stage.get(k)) if stage else missing("closed form not available")
-                       for k in ("stride", "sr_ratio", "pool_size", "matmul_side_px", "layer_side_px")]
-            table.add([label(model), label(stage.get("stage", "-"))] + numbers
-                      + [label(measured.get(model, "no SRA/LSRA pair measured"))])
-    table.notes += [CROSSOVER_NOTE, WHY_CROSSOVERS_DIFFER]
-    return [table]
+    for model, found in lines.items():
+        line = next((x for x in found if (catalog.config_of(x) or {}).get("attention") == "sra"), found[0])
+        pair = next((p for p in pairs if p[0] == line), next((p for p in pairs if p[0].model == model), None))
+        side, text = measured_crossover(catalog, *pair) if pair else (None, "no SRA/LSRA pair timed")
+        measured = Entry(value=float(side)) if side is not None else missing(text)
+        for stage in closed_form(_config(catalog, line)):
+            table.add([label(model), label(stage.get("stage", "-"))]
+                      + [_side(stage.get(k)) for k in ("stride", "sr_ratio", "pool_size", "matmul_side_px",
+                                                       "layer_side_px")] + [measured])
+    table.notes.append("Measured: the model's own SRA variant against its LSRA twin (all pairs: the next table).")
+    return table
 
 
-def _config(catalog: Catalog, line: Line):
-    from pvtlab.models import PVTConfig
+def _measured_table(catalog: Catalog, pairs: list[tuple[Line, Line]]) -> Table:
+    """Per SRA/LSRA pair: LSRA's inference img/s over SRA's at each side timed, and where LSRA overtakes."""
+    sides = catalog.resolutions("throughput")
+    columns = [Col("model", "Model"), Col("sra", "SRA variant"), Col("lsra", "LSRA variant")]
+    columns += [Col(f"speed_ratio_{r}px", f"LSRA / SRA img/s @{r} px") for r in sides]
+    columns.append(Col("measured_side_px", "LSRA faster from (px)"))
+    table = Table("lsra_crossover_measured", "Where linear SRA starts to pay on this machine: each SRA/LSRA pair",
+                  columns)
+    for sra, lsra in pairs:
+        ratios = []
+        for r in sides:
+            a = catalog.measured(sra, "throughput", "infer_img_per_s_median", r)
+            b = catalog.measured(lsra, "throughput", "infer_img_per_s_median", r)
+            ratios.append(Entry(value=b.value / a.value) if a.has_value and b.has_value else missing(
+                a.note if not a.has_value else b.note))
+        side, text = measured_crossover(catalog, sra, lsra)
+        table.add([label(sra.model), label(sra.name), label(lsra.name)] + ratios
+                  + [Entry(value=float(side), note=text if "every" in text else None) if side is not None
+                     else missing(text)])
+    table.notes.append("A ratio above 1: LSRA is faster at that side (medians over timed repeats).")
+    return table
 
+
+def _config(catalog: Catalog, line: Line) -> PVTConfig:
     return PVTConfig(**catalog.config_of(line))
 
 
-def _int_entry(value: object) -> Entry:
+def _side(value: object) -> Entry:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return missing("never")
     return Entry(value=float(value))
-
-
-def _measured_by_model(catalog: Catalog) -> dict[str, str]:
-    """Per model: the measured crossover of each SRA/LSRA pair, "; "-joined."""
-    out: dict[str, list[str]] = {}
-    for sra, lsra in sra_pairs(catalog):
-        _, text = measured_crossover(catalog, sra, lsra)
-        out.setdefault(sra.model, []).append(f"{lsra.name.split(' = ')[-1]} vs {sra.name.split(' = ')[-1]}: {text}")
-    return {model: "; ".join(texts) for model, texts in out.items()}
 
 
 def sra_pairs(catalog: Catalog) -> list[tuple[Line, Line]]:
@@ -235,8 +262,9 @@ def sra_pairs(catalog: Catalog) -> list[tuple[Line, Line]]:
     return [(a, b) for pair in keyed.values() for a in pair.get("sra", []) for b in pair.get("linear_sra", [])]
 
 
-def measured_crossover(catalog: Catalog, sra: Line, lsra: Line) -> tuple[list[int], str]:
-    """(sides both were timed at, "from 512 px" / "not within the range measured (224-512 px)")."""
+def measured_crossover(catalog: Catalog, sra: Line, lsra: Line) -> tuple[int | None, str]:
+    """(smallest side from which LSRA's inference img/s beats SRA's at every larger side timed, or None; a text:
+    "512 px", "224 px (faster at every side measured)", "not within the range measured (224-512 px)")."""
     sides, faster = [], []
     for r in catalog.resolutions("throughput"):
         a = catalog.measured(sra, "throughput", "infer_img_per_s_median", r)
@@ -245,9 +273,9 @@ def measured_crossover(catalog: Catalog, sra: Line, lsra: Line) -> tuple[list[in
             sides.append(r)
             faster.append(b.value > a.value)
     if not sides:
-        return sides, "not measured (no throughput at a shared side)"
+        return None, "not measured (no throughput at a shared side)"
     span = f"{sides[0]}-{sides[-1]} px" if len(sides) > 1 else f"{sides[0]} px"
     for i, side in enumerate(sides):
         if all(faster[i:]):
-            return sides, f"{side} px" + (" (faster at every side measured)" if i == 0 else "")
-    return sides, f"not within the range measured ({span})"
+            return side, f"{side} px" + (" (faster at every side measured)" if i == 0 else "")
+    return None, f"not within the range measured ({span})"

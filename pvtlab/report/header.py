@@ -22,7 +22,8 @@ from pvtlab.layout import GRID_FILE, SPEC_COPY
 _SPEC_KEYS = ("models", "factorial", "variants", "path", "resolutions", "measure", "measure_options", "accuracy")
 _MACHINE = ("device_name", "cpu_model", "device", "threads", "dtype")
 _SOFTWARE = ("torch_version", "timm_version", "fvcore_version", "pvtlab_version", "git_commit")
-_RUN_SHOWN = {"spec_path", "last_run", "wall_s", "study", "spec_hash", "device"}
+_TIMING = ("sdpa_backend", "amp_dtype", "tf32", "cudnn_benchmark", "channels_last", "compile_mode", "timed_alone")
+_RUN_SHOWN = {"spec_path", "last_run", "wall_s", "study", "spec_hash", "device", "cells"}
 
 
 def read_spec(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -99,11 +100,18 @@ def _command_lines(run: dict[str, Any], path: Path | None) -> list[str]:
 def _machine_lines(rows: pd.DataFrame) -> list[str]:
     machine = "; ".join(f"{c}: {_values(rows, c)}" for c in _MACHINE if rows[c].notna().any())
     software = "; ".join(f"{c}: {_values(rows, c)}" for c in _SOFTWARE if rows[c].notna().any())
+    timing = "; ".join(f"{c}: {_values(rows, c)}" for c in _TIMING if rows[c].notna().any())
     lines = []
     if machine:
         lines.append(f"- **Machine**: {machine}")
     if software:
         lines.append(f"- **Software**: {software}")
+    if timing:
+        lines.append(f"- **Timing settings** (memory and throughput cells): {timing}")
+    peak = rows["matmul_peak_gflop_per_s"].median()
+    if pd.notna(peak):
+        lines.append(f"- **Matmul peak** (the MFU denominator, measured in each timed cell): median {peak:,.0f} "
+                     "GFLOP/s")
     return lines
 
 

@@ -189,6 +189,7 @@ def frame(table: Table) -> pd.DataFrame:
             "ci95_half": [e.ci for e in entries],
             "n": [e.n for e in entries],
             "iqr": [e.spread[1] if e.spread and e.spread[0] == "IQR" else None for e in entries],
+            "p90": [e.spread[1] if e.spread and e.spread[0] == "p90" else None for e in entries],
             "delta": [e.delta for e in entries],
             "delta_ci95_half": [e.delta_ci for e in entries],
             "note": [e.note if e.has_value else (e.note or NOT_RUN) for e in entries],
