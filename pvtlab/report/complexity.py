@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pvtlab.measure.crossover import lsra_crossover
 from pvtlab.models import PVTConfig
 from pvtlab.report.catalog import Catalog, Line, short_label
 from pvtlab.report.table import Col, Entry, Table, label, missing
@@ -162,15 +163,6 @@ def _slope(value: float) -> Entry:
     return Entry(value=float(value)) if pd.notna(value) else Entry(note="n/a (fewer than 2 points)")
 
 
-def _closed_form() -> Callable | None:
-    """The closed-form crossover of the measure package, None where this checkout does not have it."""
-    try:
-        from pvtlab.measure.crossover import lsra_crossover
-    except ImportError:
-        return None
-    return lsra_crossover
-
-
 def crossover_tables(catalog: Catalog, closed_form: Callable | None = None) -> list[Table]:
     """``lsra_crossover`` (per stage of each model: the closed-form sides and the measured one) and
     ``lsra_crossover_measured`` (per SRA/LSRA pair: the speed ratio at each side and where LSRA overtakes).
@@ -178,20 +170,17 @@ def crossover_tables(catalog: Catalog, closed_form: Callable | None = None) -> l
     ``closed_form(config) -> [{stage, stride, sr_ratio, pool_size, matmul_side_px, layer_side_px}, ...]``;
     the measure package's ``lsra_crossover`` unless one is given.
     """
-    closed_form = closed_form or _closed_form()
+    closed_form = closed_form or lsra_crossover
     pairs = sra_pairs(catalog)
     tables = []
     lines: dict[str, list[Line]] = {}
     for line in catalog.ordered_lines():
         lines.setdefault(line.model, []).append(line)
-    if closed_form is not None and lines:
+    if lines:
         tables.append(_closed_form_table(catalog, closed_form, lines, pairs))
     if pairs:
         tables.append(_measured_table(catalog, pairs))
     if tables:
-        if closed_form is None:
-            tables[0].notes.append("The closed form (pvtlab.measure.crossover) is not in this installation: "
-                                   "only the measured crossover is shown.")
         tables[-1].notes += [CROSSOVER_NOTE, WHY_CROSSOVERS_DIFFER]
     return tables
 
