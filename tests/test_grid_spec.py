@@ -200,9 +200,13 @@ def test_changing_a_default_in_code_changes_the_id(monkeypatch):
                accuracy={"data": {"name": "synthetic"}, "seeds": [0]})
     before = {c.group: c.cell_id for c in expand(spec_of(**raw), "cpu", {"name": "synthetic"}).cells}
     monkeypatch.setitem(measure.__kwdefaults__, "warmup", measure.__kwdefaults__["warmup"] + 1)
-    import pvtlab.train
+    import dataclasses
 
-    monkeypatch.setattr(pvtlab.train, "DEFAULT_EPOCHS", pvtlab.train.DEFAULT_EPOCHS + 1)
+    import pvtlab.train.recipe as recipe
+
+    # The training defaults live in the recipe (run_accuracy's None means "the recipe's"): a changed value there
+    # must re-run the cell even though no signature changed.
+    monkeypatch.setattr(recipe, "QUICK", dataclasses.replace(recipe.QUICK, lr=recipe.QUICK.lr * 2))
     after = {c.group: c.cell_id for c in expand(spec_of(**raw), "cpu", {"name": "synthetic"}).cells}
     assert after["params"] == before["params"]  # counts take no timing option
     assert after["throughput"] != before["throughput"] and after["accuracy"] != before["accuracy"]
@@ -222,6 +226,10 @@ def test_options_that_do_not_shape_a_result_stay_out_of_the_id():
     assert b.cells[0].passed == {"checkpoint_every_s": 30.0} and "checkpoint_every_s" not in b.cells[0].settings
     paper = expand(spec_of(**{**acc, "accuracy": {**acc["accuracy"], "recipe": "paper"}}), "cpu", {"name": "synthetic"})
     assert paper.cells[0].cell_id != a.cells[0].cell_id
+    assert paper.cells[0].settings["resolved_recipe"]["epochs"] == 300  # the paper budget, not the quick default
+    spelled = expand(spec_of(**{**acc, "accuracy": {**acc["accuracy"], "options": {"lr": a.cells[0].settings[
+        "resolved_recipe"]["lr"]}}}), "cpu", {"name": "synthetic"})
+    assert spelled.cells[0].cell_id == a.cells[0].cell_id
 
 
 def test_accuracy_defaults_to_three_seeds_and_checks_its_new_keys():

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pvtlab.errors import UserInputError
 from pvtlab.models import STYLE_FIELDS, PVTConfig, get_config, list_models
 
 from .spec import Spec, bad
@@ -37,6 +38,8 @@ TIMED_GROUPS = ("memory", "throughput")
 _MEASURE_OWN = ("group", "config", "resolution", "device", "threads")
 _ACCURACY_OWN = ("config", "data", "image_size", "seed", "threads", "progress", "device", "checkpoint_path")
 NOT_IN_ID = ("timeout_s", "checkpoint_every_s")
+# Identity-only key of an accuracy cell's settings: the training values run_accuracy resolves (not passed).
+RESOLVED_RECIPE = "resolved_recipe"
 # run_accuracy arguments the spec sets with its own accuracy keys (not in accuracy.options).
 ACCURACY_KEYS_PASSED = ("epochs", "steps", "recipe", "nproc_per_node", "checkpoint_every_s")
 
@@ -103,7 +106,17 @@ def canonical_json(value: Any) -> str:
 def cell_identity(config: dict[str, Any], group: str, resolution: int, seed: int | None,
                   settings: dict[str, Any], data: dict[str, Any] | None) -> dict[str, Any]:
     return {"config": config, "group": group, "resolution": resolution, "seed": seed,
-            "settings": settings, "data": data}
+            "settings": _identity_settings(settings), "data": data}
+
+
+def _identity_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """An accuracy cell's recipe arguments (None = "the recipe's value") count through the resolved recipe only,
+    so ``lr: <the recipe's lr>`` spelled out and left out give one id."""
+    if RESOLVED_RECIPE not in settings:
+        return settings
+    from pvtlab.train.recipe import ARGUMENTS
+
+    return {k: v for k, v in settings.items() if k not in (*ARGUMENTS, "recipe_options")}
 
 
 def cell_id_of(identity: dict[str, Any]) -> str:
@@ -133,11 +146,12 @@ def expand(spec: Spec, device: str, data: dict[str, Any] | None = None) -> Grid:
         acc = spec.accuracy
         if acc.model not in list_models():
             raise bad(spec.where, "accuracy.model", acc.model, f"choose from {list_models()}")
-        settings = accuracy_settings(acc, device)
+        base = accuracy_settings(acc, device)
         passed = {"checkpoint_every_s": acc.checkpoint_every_s} if acc.checkpoint_every_s is not None else {}
         for entry in selected.get("accuracy", entries):
             config = accuracy_config(entry, acc.model, acc.image_size)
             _check_size(spec, "accuracy.image_size", acc.image_size, entry, config)
+            settings = {**base, RESOLVED_RECIPE: resolved_recipe(base, config, spec.where)}
             for seed in acc.seeds:
                 _add(cells, entry, acc.model, config, "accuracy", acc.image_size, seed, settings,
                      data if data is not None else acc.data, passed)
@@ -179,28 +193,34 @@ def default_batch(device: str) -> int:
     return int(table[torch.device(device).type])
 
 
-# run_accuracy arguments the spec's accuracy section names, with the value a spec that omits them means, used
-# only while run_accuracy's signature does not carry the argument yet (then its signature's default rules).
-_ACCURACY_FALLBACKS: dict[str, Any] = {"recipe": "quick", "nproc_per_node": 1, "checkpoint_every_s": 600.0}
-
-
 def accuracy_defaults() -> dict[str, Any]:
-    """run_accuracy's keyword defaults (the fallbacks above for arguments it does not take yet)."""
+    """run_accuracy's keyword defaults (its signature is their home)."""
     from pvtlab.train import run_accuracy
 
-    return {**_ACCURACY_FALLBACKS, **_defaults(run_accuracy, _ACCURACY_OWN)}
+    return _defaults(run_accuracy, _ACCURACY_OWN)
 
 
 def accuracy_settings(acc: Any, device: str) -> dict[str, Any]:
-    """What shapes an accuracy cell: device, the budget and every training option with defaults filled in."""
-    from pvtlab.train import DEFAULT_EPOCHS
-
+    """The arguments an accuracy cell passes to run_accuracy: the spec's, over the signature's defaults."""
     given = {"epochs": acc.epochs, "steps": acc.steps, "recipe": acc.recipe, "nproc_per_node": acc.nproc_per_node,
              **acc.options}
     resolved = {**accuracy_defaults(), **{k: v for k, v in given.items() if v is not None}}
-    if resolved.get("epochs") is None and resolved.get("steps") is None:
-        resolved["epochs"] = DEFAULT_EPOCHS
     return {"device": device, **{k: v for k, v in resolved.items() if k not in NOT_IN_ID}}
+
+
+def resolved_recipe(settings: dict[str, Any], config: PVTConfig, where: str) -> dict[str, Any]:
+    """Every training value the cell will use, as run_accuracy resolves it (``pvtlab.train.resolve_recipe``).
+
+    Most arguments default to None, "the recipe's value"; hashing the None alone would let a changed recipe
+    default pass old rows as new, so the id covers the resolved recipe (epochs, lr, batch, ...) too."""
+    from pvtlab.train.recipe import ARGUMENTS, resolve_recipe
+
+    try:
+        recipe = resolve_recipe(settings["recipe"], config, arguments={k: settings.get(k) for k in ARGUMENTS},
+                                recipe_options=settings.get("recipe_options"), nproc=settings["nproc_per_node"])
+    except UserInputError as exc:
+        raise UserInputError(f"{where}: accuracy: {exc}") from None
+    return asdict(recipe)
 
 
 def _check_options(spec: Spec) -> None:

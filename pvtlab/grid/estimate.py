@@ -13,7 +13,7 @@ from typing import TextIO
 
 from pvtlab.measure.analytic import analytic_count
 
-from .cells import Cell
+from .cells import RESOLVED_RECIPE, Cell
 from .plan import Options, Plan
 from .progress import duration
 from .results import ResultsFile
@@ -37,10 +37,10 @@ def gmacs(cell: Cell) -> float:
 
 
 def train_images(cell: Cell) -> int:
-    """Images one accuracy cell trains on: steps x batch, or epochs x the training set."""
-    settings = cell.settings
+    """Images one accuracy cell trains on: steps x global batch, or epochs x the training set."""
+    settings, recipe = cell.settings, cell.settings[RESOLVED_RECIPE]
     if settings.get("steps"):
-        return int(settings["steps"]) * int(settings["batch_size"])
+        return int(settings["steps"]) * int(recipe["global_batch"])
     data = cell.data or {}
     if data.get("name") == "synthetic":
         from pvtlab.data import SYNTHETIC_DEFAULTS
@@ -48,7 +48,7 @@ def train_images(cell: Cell) -> int:
         size = int(data.get("num_train", SYNTHETIC_DEFAULTS["num_train"]))
     else:
         size = TRAIN_IMAGES.get(str(data.get("name")), UNKNOWN_TRAIN_IMAGES)
-    return size * int(settings["epochs"])
+    return size * int(recipe["epochs"])
 
 
 def seconds(cell: Cell, threads: int = 1) -> float:

@@ -16,6 +16,7 @@ import yaml
 
 from pvtlab.columns import COMPLEXITY_GROUPS
 from pvtlab.errors import UserInputError
+from pvtlab.train.recipe import RECIPES
 
 TOP_KEYS = ("name", "description", "models", "factorial", "variants", "path", "resolutions", "measure",
             "measure_options", "only", "accuracy")
@@ -26,7 +27,6 @@ ACCURACY_KEYS = ("data", "model", "image_size", "epochs", "steps", "seeds", "opt
 ACCURACY_DEFAULTS: dict[str, Any] = {"model": "pvt_nano", "image_size": 64, "epochs": None, "steps": None,
                                      "seeds": [0, 1, 2], "options": {}, "recipe": None, "nproc_per_node": None,
                                      "checkpoint_every_s": None}
-RECIPES = ("quick", "paper")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 

@@ -13,7 +13,6 @@ timed cell runs alone on the machine (hostlock.py) and its row says so (``timed_
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import json
 import os
 import signal
@@ -26,7 +25,7 @@ from typing import Any, TextIO
 
 from pvtlab.layout import CHECKPOINTS_DIR
 
-from .cells import Cell, Grid, accuracy_defaults, canonical_json
+from .cells import RESOLVED_RECIPE, Cell, Grid, canonical_json
 from .hostlock import cell_slot
 from .plan import Options, Plan
 from .queue import Claim, Queue, worker_name
@@ -88,27 +87,17 @@ def _now() -> str:
 def measure_cell(cell: Cell, *, device: str, threads: int, checkpoint: Path | None = None) -> dict[str, Any]:
     """The measurement's own result dict (its columns, status, error, provenance)."""
     config = cell.pvt_config()
-    given = {k: v for k, v in {**cell.settings, **(cell.passed or {})}.items() if k != "device"}
+    given = {k: v for k, v in {**cell.settings, **(cell.passed or {})}.items() if k not in ("device", RESOLVED_RECIPE)}
     if cell.group == "accuracy":
         from pvtlab.train import run_accuracy
 
         if checkpoint is not None:
             given["checkpoint_path"] = str(checkpoint)
         return run_accuracy(config, cell.data, image_size=cell.resolution, seed=cell.seed, threads=threads,
-                            progress=False, device=device, **_accepted(run_accuracy, given))
+                            progress=False, device=device, **given)
     from pvtlab.measure import measure
 
     return measure(cell.group, config, cell.resolution, device=device, threads=threads, **given)
-
-
-def _accepted(function: Any, given: dict[str, Any]) -> dict[str, Any]:
-    """``given`` less the arguments ``function`` does not take (yet) that cannot change its result: the
-    checkpoint settings, and values equal to what it does anyway (a run_accuracy without a ``recipe``
-    argument runs the quick recipe). Any other unknown argument is passed and fails the cell, visibly."""
-    params = inspect.signature(function).parameters
-    same = accuracy_defaults()
-    return {k: v for k, v in given.items()
-            if k in params or (k not in ("checkpoint_path", "checkpoint_every_s") and v != same.get(k, object()))}
 
 
 def labels(cell: Cell) -> dict[str, Any]:
