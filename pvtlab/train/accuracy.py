@@ -7,12 +7,13 @@ CPU training it ranks variants on the synthetic task; it is not an ImageNet numb
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from ..data import build_datasets
 from ..errors import UserInputError
@@ -22,15 +23,17 @@ from ..threads import torch_threads
 from .loop import TrainSettings, train
 from .metrics import evaluate
 
-DEFAULT_EPOCHS = 6  # used when neither epochs nor steps is given (synthetic default: 6 x 2048 images)
+DEFAULT_EPOCHS = 6  # the one epoch default: used when neither epochs nor steps is given (the grid reads it too)
 EVAL_BATCH = 256
+CURVE_POINTS = 10  # val_curve points: 9 on a fixed val subset during training, the last on the full val split
+CURVE_SUBSET = 256  # the first this-many val images score the intermediate points (cheap: ~2% of a cell's time)
 
 
 def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: int | None = None,
                  steps: int | None = None, seed: int = 0, batch_size: int = 64, lr: float = 2e-3,
-                 warmup: int | float = 0.1, label_smoothing: float = 0.1, clip_grad: float | None = 1.0,
-                 drop_path: float | None = None, threads: int | None = None, progress: bool = True,
-                 device: str = "cpu") -> dict[str, Any]:
+                 weight_decay: float = 0.05, warmup: int | float = 0.1, label_smoothing: float = 0.1,
+                 clip_grad: float | None = 1.0, drop_path: float | None = None, threads: int | None = None,
+                 progress: bool = True, device: str = "cpu") -> dict[str, Any]:
     """Train ``config`` from scratch on ``data`` at ``image_size`` px and score it.
 
     Args:
@@ -39,6 +42,7 @@ def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int,
         data: a data spec (see ``pvtlab.data``).
         epochs / steps: the budget, one of them (neither: ``DEFAULT_EPOCHS``).
         seed: seeds the model init, the shuffling, drop-path and (synthetic) the training images.
+        weight_decay: AdamW decay of weight matrices and conv kernels (norms, biases, tables, tokens: none).
         warmup: steps (int) or a fraction of all steps (float) of linear warm-up before the cosine decay.
         drop_path: stochastic-depth rate; None keeps ``config.drop_path_rate``.
         threads: torch intra-op threads for this run (restored afterwards); None leaves them alone.
@@ -46,12 +50,33 @@ def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int,
     Returns:
         ``top1_acc``, ``top5_acc`` (percent), ``val_loss`` (cross-entropy without smoothing), ``train_time_s``
         (the optimization loop only), ``images_seen``, ``epochs`` (completed, fractional for a step budget),
-        ``loss_curve`` (training loss, at most 100 bucket means) and ``status`` "ok". Same seed, threads and
-        torch build on CPU give identical values except ``train_time_s``.
+        ``loss_curve`` (training loss, at most 100 bucket means), ``val_curve`` (``[images_seen, top1 %]`` at
+        ``CURVE_POINTS`` even steps; the intermediate points score the first ``CURVE_SUBSET`` val images, the last
+        is ``top1_acc`` on the full split) and ``status`` "ok". Same seed, threads and torch build on CPU give
+        identical values except ``train_time_s``.
     """
-    return fit(config, data, image_size=image_size, epochs=epochs, steps=steps, seed=seed, batch_size=batch_size,
-               lr=lr, warmup=warmup, label_smoothing=label_smoothing, clip_grad=clip_grad, drop_path=drop_path,
-               threads=threads, progress=progress, device=device).row
+    return fit(config, data, image_size=image_size, seed=seed, threads=threads, progress=progress, device=device,
+               drop_path=drop_path, settings=settings_from(epochs=epochs, steps=steps, seed=seed,
+                                                           batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                                                           warmup=warmup, label_smoothing=label_smoothing,
+                                                           clip_grad=clip_grad)).row
+
+
+def settings_from(*, epochs: int | None, steps: int | None, **values: Any) -> TrainSettings:
+    """TrainSettings from run_accuracy's values; neither budget given means ``DEFAULT_EPOCHS``."""
+    if epochs is None and steps is None:
+        epochs = DEFAULT_EPOCHS
+    return TrainSettings(epochs=epochs, steps=steps, **values)
+
+
+def default_settings(**overrides: Any) -> TrainSettings:
+    """TrainSettings with ``run_accuracy``'s defaults (read from its signature) and ``overrides``."""
+    names = [f for f in TrainSettings.__dataclass_fields__ if f not in ("epochs", "steps")]
+    params = inspect.signature(run_accuracy).parameters
+    values = {name: params[name].default for name in names}
+    values.update(overrides)
+    return settings_from(epochs=values.pop("epochs", params["epochs"].default),
+                         steps=values.pop("steps", params["steps"].default), **values)
 
 
 @dataclass
@@ -63,15 +88,9 @@ class Fit:
     val_set: Dataset
 
 
-def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: int | None, steps: int | None,
-        seed: int, batch_size: int, lr: float, warmup: int | float, label_smoothing: float,
-        clip_grad: float | None, drop_path: float | None, threads: int | None, progress: bool,
-        device: str) -> Fit:
+def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, seed: int, settings: TrainSettings,
+        drop_path: float | None, threads: int | None, progress: bool, device: str) -> Fit:
     """``run_accuracy`` keeping the model (benchmarks/train_speed.py scores the synthetic factors with it)."""
-    if epochs is None and steps is None:
-        epochs = DEFAULT_EPOCHS
-    settings = TrainSettings(epochs=epochs, steps=steps, batch_size=batch_size, lr=lr, warmup=warmup,
-                             label_smoothing=label_smoothing, clip_grad=clip_grad, seed=seed)
     with torch_threads(threads):
         train_set, val_set, num_classes = build_datasets(data, image_size, seed)
         overrides: dict[str, Any] = {"num_classes": num_classes, "img_size": image_size}
@@ -87,8 +106,10 @@ def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: 
                                  f"sr_ratios {config.sr_ratios}, attention {config.attention!r})")
         torch.manual_seed(seed)
         model = build_model(config)
+        subset = DataLoader(Subset(val_set, range(min(CURVE_SUBSET, len(val_set)))), batch_size=EVAL_BATCH)
         result = train(model, train_set, settings, progress=progress, device=device,
-                       desc=f"{data['name']} seed={seed}")
+                       desc=f"{data['name']} seed={seed}",
+                       probe=lambda m: evaluate(m, subset, device=device)["top1_acc"], curve_points=CURVE_POINTS)
         metrics = evaluate(model, DataLoader(val_set, batch_size=EVAL_BATCH, shuffle=False), device=device)
     row = {
         **metrics,
@@ -96,6 +117,7 @@ def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: 
         "images_seen": result.images_seen,
         "epochs": round(result.epochs, 4),
         "loss_curve": result.loss_curve,
+        "val_curve": result.val_curve + [[result.images_seen, metrics["top1_acc"]]],
         "status": "ok",
     }
     return Fit(row, model, val_set)

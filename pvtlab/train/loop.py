@@ -1,6 +1,7 @@
 """The training loop: AdamW, warm-up + cosine, label smoothing, gradient clipping; a budget in epochs or steps.
 
-Plain on purpose (nanoGPT-style): one function, one optimizer step per batch, nothing hidden in callbacks.
+Plain on purpose (nanoGPT-style): one function, one optimizer step per batch. The one hook is ``probe``: a
+function of the model called at a few steps (``curve_steps``) to record a validation learning curve.
 Determinism on CPU: the caller seeds torch before building the model; the loop shuffles with its own
 generator seeded from ``settings.seed``, and drop-path draws from torch's global generator, which the
 seed fixed. Same seed, thread count and torch build → identical weights and metrics.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -26,17 +28,21 @@ LOSS_CURVE_POINTS = 100  # the stored curve is at most this many bucket means (a
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Optimization settings; exactly one of ``epochs`` / ``steps`` is the budget. Bad values: UserInputError."""
+    """Optimization settings; exactly one of ``epochs`` / ``steps`` is the budget. Bad values: UserInputError.
 
-    epochs: int | None = None
-    steps: int | None = None
-    batch_size: int = 64
-    lr: float = 2e-3
-    weight_decay: float = 0.05  # PVT/DeiT recipe value; not applied to norms, biases, position tables, class token
-    warmup: int | float = 0.1  # steps (int) or fraction of all steps (float)
-    label_smoothing: float = 0.1
-    clip_grad: float | None = 1.0  # max global grad norm; None or 0 turns clipping off
-    seed: int = 0
+    Every field is required: the defaults live in ``pvtlab.train.run_accuracy``'s signature only
+    (``pvtlab.train.accuracy.default_settings`` builds one from them).
+    """
+
+    epochs: int | None
+    steps: int | None
+    batch_size: int
+    lr: float
+    weight_decay: float  # not applied to norms, biases, position tables, class token
+    warmup: int | float  # steps (int) or fraction of all steps (float)
+    label_smoothing: float
+    clip_grad: float | None  # max global grad norm; None or 0 turns clipping off
+    seed: int
 
     def __post_init__(self) -> None:
         if (self.epochs is None) == (self.steps is None):
@@ -70,6 +76,7 @@ class TrainSettings:
 @dataclass
 class TrainResult:
     loss_curve: list[float] = field(default_factory=list)
+    val_curve: list[list[float]] = field(default_factory=list)  # [images_seen, probe value] at curve_steps
     train_time_s: float = 0.0
     images_seen: int = 0
     steps: int = 0
@@ -95,15 +102,51 @@ def downsample_curve(values: list[float], points: int = LOSS_CURVE_POINTS) -> li
     return [round(sum(values[a:b]) / (b - a), 5) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+def curve_steps(total: int, points: int) -> list[int]:
+    """``points`` step counts spread evenly over ``total`` steps, the last one ``total`` (fewer if total is small)."""
+    return sorted({max(1, round(total * (i + 1) / points)) for i in range(points)}) if points > 0 else []
+
+
+def batches(train_set: Dataset, batch_size: int, drop_last: bool, generator: torch.Generator):
+    """A shuffling loader seeded by ``generator``. A dataset with ``get_batch(indices)`` (in-memory tensors) is
+    sliced a whole batch at a time: no per-item ``__getitem__`` and collation, which cost as much as a pvt_nano
+    training step on small images."""
+    loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=drop_last, generator=generator,
+                        num_workers=0)
+    if not hasattr(train_set, "get_batch"):
+        return loader
+    return _Sliced(loader, train_set)
+
+
+class _Sliced:
+    """Iterates the index batches of ``loader``'s batch sampler through ``dataset.get_batch``."""
+
+    def __init__(self, loader: DataLoader, dataset: Dataset) -> None:
+        self.loader, self.dataset = loader, dataset
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        for indices in self.loader.batch_sampler:
+            yield self.dataset.get_batch(torch.as_tensor(indices))
+
+
 def train(model: nn.Module, train_set: Dataset, settings: TrainSettings, *, progress: bool = True,
-          device: str = "cpu", desc: str = "train") -> TrainResult:
-    """Train ``model`` in place on ``train_set`` for the budget in ``settings``; returns the loss curve and counts."""
+          device: str = "cpu", desc: str = "train", probe: Callable[[nn.Module], float] | None = None,
+          curve_points: int = 0) -> TrainResult:
+    """Train ``model`` in place on ``train_set`` for the budget in ``settings``; returns the curves and counts.
+
+    ``probe(model)`` (called in eval mode, no gradients) runs at ``curve_steps(total, curve_points)`` except the
+    last, which is the end of training and left to the caller's final evaluation; its values go to
+    ``TrainResult.val_curve`` as ``[images_seen, value]``. It draws no random numbers: training is unchanged.
+    """
     drop_last = len(train_set) >= settings.batch_size  # full batches only, unless the set is smaller than one
-    loader = DataLoader(train_set, batch_size=settings.batch_size, shuffle=True, drop_last=drop_last,
-                        generator=torch.Generator().manual_seed(settings.seed), num_workers=0)
+    loader = batches(train_set, settings.batch_size, drop_last, torch.Generator().manual_seed(settings.seed))
     steps_per_epoch = len(loader)
     total = settings.steps if settings.steps is not None else settings.epochs * steps_per_epoch
     warmup = warmup_steps(settings.warmup, total)
+    probe_at = set(curve_steps(total, curve_points)[:-1]) if probe is not None else set()
 
     model.to(device).train()
     optimizer = torch.optim.AdamW(parameter_groups(model, settings.weight_decay), lr=settings.lr)
@@ -133,10 +176,21 @@ def train(model: nn.Module, train_set: Dataset, settings: TrainSettings, *, prog
             bar.update(1)
             if result.steps % 10 == 0 or result.steps == total:
                 bar.set_postfix(loss=f"{value:.3f}")
+            if result.steps in probe_at:
+                result.val_curve.append([result.images_seen, _probe(model, probe)])
             if result.steps == total:
                 break
-    result.train_time_s = time.perf_counter() - start
+    result.train_time_s = time.perf_counter() - start  # includes the probes (a few % of the time)
     bar.close()
     result.loss_curve = downsample_curve(losses)
     result.epochs = result.steps / steps_per_epoch
     return result
+
+
+@torch.no_grad()
+def _probe(model: nn.Module, probe: Callable[[nn.Module], float]) -> float:
+    model.eval()
+    try:
+        return float(probe(model))
+    finally:
+        model.train()
