@@ -1,26 +1,29 @@
-"""Training speed of the small ablation model, and the default accuracy sweep on the synthetic task (issue 4).
+"""Where an accuracy cell's time goes, pvt_nano's training images/s per variant, and the accuracy sweep of a spec.
 
-Part 1 times training steps (forward, backward, AdamW) on random 64 px batches for each of the 8 toggle
-combinations: patch_embed (non_overlap | overlap) x position (pos_embed: v1 table + MLP | conv_ffn: no
-table, CFFN) x attention (sra | linear_sra), on the rest of pvt_nano's PVTv2 style.
-Part 2 runs the default sweep: those 8 variants x 2 seeds through ``pvtlab.train.run_accuracy``, plus a
-no-position control (non_overlap, no table, MLP) that the synthetic task is built to defeat. It prints
-top-1 mean +- 95% CI per variant, per-factor accuracies and the wall time of the 8 x 2 sweep (the issue's
-goal: under 5 minutes on 2 cores). Runs are sequential with one torch thread each (the grid can run one
-cell per core), so the sweep's wall time on one core is an upper bound for two. Wall time depends on what
-else the machine runs; CPU seconds (process time) are printed next to it.
+Reads the accuracy block of a grid spec (default: ablations/default.yaml) and its variants (the factorial
+combinations and the path rows, duplicates once), then prints:
 
-    python benchmarks/train_speed.py                  # both parts (~6 minutes on one core)
-    python benchmarks/train_speed.py --skip-sweep     # images/s only (~1 minute)
-    python benchmarks/train_speed.py --only overlap+conv_ffn+sra --out /tmp/nano.json
+1. **Input pipeline**: images/s of the training batches alone, per-item DataLoader collation (the old path)
+   against slicing whole batches from the in-memory uint8 tensor (``get_batch``, what the loop uses now).
+2. **Training images/s per variant** (forward, backward, AdamW on random batches at the spec's image size,
+   batch 64, median of ``--speed-steps`` steps, one thread) and images per CPU-second, which other processes
+   on a shared machine disturb much less than wall time.
+3. **Estimated wall time of the spec's accuracy sweep** on ``--workers`` workers: for each cell, training
+   images / that variant's images per CPU-second (+ the evaluation), summed and divided by the workers.
+4. With ``--sweep``: runs every accuracy cell of the spec (``pvtlab.train.run_accuracy`` through ``fit``),
+   then prints top-1 mean +- 95% CI per variant, per-factor and per-level accuracy on the synthetic task,
+   and the wall and CPU time.
 
-Accuracy at this scale is a proxy for ranking variants, not an ImageNet number.
+    python benchmarks/train_speed.py                             # 1-3, about a minute
+    python benchmarks/train_speed.py --sweep --out /tmp/acc.json # + the sweep itself (minutes per variant)
+
+Accuracy at this scale is a proxy for ranking variants, not an ImageNet number. Timings on a shared machine
+are upper bounds.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import statistics
 import time
@@ -31,152 +34,152 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-import pvtlab
-from pvtlab.data.synthetic import factor_accuracy
+from pvtlab.data import build_datasets
+from pvtlab.data.synthetic import LEVELS, factor_accuracy
+from pvtlab.grid.cells import expand
+from pvtlab.grid.spec import read_spec
 from pvtlab.models import build_model
-from pvtlab.stats import paired_difference, summarize
-from pvtlab.train.accuracy import DEFAULT_EPOCHS, fit
+from pvtlab.stats import summarize
+from pvtlab.train.accuracy import EVAL_BATCH, default_settings, fit
 
-POSITIONS = {"pos_embed": {"pos_embed": True, "ffn": "mlp"}, "conv_ffn": {"pos_embed": False, "ffn": "conv_ffn"}}
-REFERENCE = "overlap+conv_ffn+sra"  # PVTv2 as published (B2 style)
-CONTROL = ("no_position", {"patch_embed": "non_overlap", "pos_embed": False, "ffn": "mlp", "attention": "sra"})
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def toggle_variants() -> list[tuple[str, dict[str, Any]]]:
-    """The 8 (name, overrides) combinations, v1-like first."""
-    out = []
-    for patch, position, attention in itertools.product(("non_overlap", "overlap"), POSITIONS, ("sra", "linear_sra")):
-        out.append((f"{patch}+{position}+{attention}",
-                    {"patch_embed": patch, **POSITIONS[position], "attention": attention}))
-    return out
+def accuracy_variants(spec_path: Path) -> tuple[Any, dict[str, Any]]:
+    """(spec, {variant label: [accuracy cells]}) with aliases folded into one label."""
+    spec = read_spec(spec_path)
+    variants: dict[str, list] = {}
+    for cell in expand(spec, "cpu").cells:
+        if cell.group == "accuracy":
+            label = " = ".join([cell.variant, *cell.aliases])
+            variants.setdefault(label, []).append(cell)
+    return spec, variants
 
 
-def step_speed(config: pvtlab.PVTConfig, image_size: int, batch: int, steps: int) -> tuple[float, float, float]:
-    """Median and IQR of training images/s over ``steps`` timed steps (after 3 warm-up steps), and the median
-    of images per CPU-second (process time), which other processes on a shared machine disturb much less."""
+def loader_speed(train_set: Any, batch: int) -> tuple[float, float]:
+    """Images/s of one epoch of batches: DataLoader per-item collation vs ``get_batch`` slicing."""
+    start = time.process_time()
+    for _ in DataLoader(train_set, batch_size=batch, shuffle=True, drop_last=True):
+        pass
+    per_item = len(train_set) / (time.process_time() - start)
+    start = time.process_time()
+    order = torch.randperm(len(train_set))
+    for i in range(0, len(train_set) - batch + 1, batch):
+        train_set.get_batch(order[i:i + batch])
+    return per_item, len(train_set) / (time.process_time() - start)
+
+
+def step_speed(config: Any, image_size: int, batch: int, steps: int) -> tuple[float, float]:
+    """Median training images/s (wall) and images per CPU-second over ``steps`` steps after 2 warm-up steps."""
     torch.manual_seed(0)
     model = build_model(config).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     images = torch.randn(batch, 3, image_size, image_size)
     targets = torch.randint(0, config.num_classes, (batch,))
     rates, cpu_rates = [], []
-    for i in range(3 + steps):
+    for i in range(2 + steps):
         start, cpu = time.perf_counter(), time.process_time()
         loss = F.cross_entropy(model(images), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        if i >= 3:
+        if i >= 2:
             rates.append(batch / (time.perf_counter() - start))
-            cpu_rates.append(batch / (time.process_time() - cpu))
-    q = statistics.quantiles(rates, n=4)
-    return statistics.median(rates), q[2] - q[0], statistics.median(cpu_rates)
+            cpu_rates.append(batch / max(1e-9, time.process_time() - cpu))
+    return statistics.median(rates), statistics.median(cpu_rates)
+
+
+def eval_speed(config: Any, image_size: int) -> float:
+    """Forward-only images per CPU-second at the evaluation batch size."""
+    model = build_model(config).eval()
+    images = torch.randn(EVAL_BATCH, 3, image_size, image_size)
+    with torch.no_grad():
+        model(images)
+        start = time.process_time()
+        model(images)
+    return EVAL_BATCH / max(1e-9, time.process_time() - start)
 
 
 @torch.no_grad()
-def predictions(model: torch.nn.Module, val_set: Any) -> torch.Tensor:
-    model.eval()
-    return torch.cat([model(x).argmax(1) for x, _ in DataLoader(val_set, batch_size=256)])
+def factor_scores(result: Any) -> dict[str, float]:
+    """Per-factor and per-level top-1 on the synthetic task's validation images."""
+    model, val_set = result.model.eval(), result.val_set
+    predictions = torch.cat([model(x).argmax(1) for x, _ in DataLoader(val_set, batch_size=EVAL_BATCH)])
+    scores = factor_accuracy(predictions, val_set.factors)
+    correct = predictions == val_set.labels
+    for level in range(LEVELS):
+        scores[f"level{level}"] = 100.0 * float(correct[val_set.factors["level"] == level].float().mean())
+    return scores
 
 
-def run_cell(base: pvtlab.PVTConfig, overrides: dict[str, Any], seed: int, args: argparse.Namespace) -> dict:
-    data = {"name": "synthetic", "num_train": args.num_train, "num_val": args.num_val}
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = fit(base.replace(**overrides), data, image_size=args.image_size, epochs=args.epochs, steps=None,
-                 seed=seed, batch_size=args.batch_size, lr=args.lr, warmup=0.1, label_smoothing=0.1,
-                 clip_grad=1.0, drop_path=None, threads=args.threads, progress=False, device="cpu")
-    factors = factor_accuracy(predictions(result.model, result.val_set), result.val_set.factors)
-    row = {k: v for k, v in result.row.items() if k != "loss_curve"}
-    return {**row, **{f"{k}_acc": v for k, v in factors.items()}, "seed": seed,
-            "wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
-
-
-def fmt_ci(summary: dict) -> str:
+def fmt(summary: dict) -> str:
     half = summary["ci95_half"]
     return f"{summary['mean']:.1f} +- {half:.1f}" if half == half else f"{summary['mean']:.1f} (n=1)"
 
 
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default="pvt_nano")
-    p.add_argument("--override", action="append", default=[], metavar="FIELD=JSON",
-                   help="PVTConfig override on top of --model, e.g. --override 'depths=[1,1,1,1]' (repeatable)")
-    p.add_argument("--image-size", type=int, default=64)
+    p.add_argument("--spec", type=Path, default=ROOT / "ablations" / "default.yaml")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--speed-steps", type=int, default=10)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--num-train", type=int, default=2048)
-    p.add_argument("--num-val", type=int, default=1024)
-    p.add_argument("--skip-speed", action="store_true")
-    p.add_argument("--skip-sweep", action="store_true")
-    p.add_argument("--skip-control", action="store_true", help="leave out the no-position control runs")
-    p.add_argument("--only", nargs="+", metavar="VARIANT", help="sweep only these variants (names as printed)")
+    p.add_argument("--workers", type=int, default=2, help="workers the sweep estimate divides by")
+    p.add_argument("--speed-steps", type=int, default=8)
+    p.add_argument("--sweep", action="store_true", help="also run every accuracy cell of the spec")
     p.add_argument("--out", type=Path, help="write every number as JSON here")
     args = p.parse_args(argv)
-    overrides: dict[str, Any] = {}
-    for item in args.override:
-        key, _, value = item.partition("=")
-        overrides[key] = json.loads(value)
-    base = pvtlab.get_config(args.model, **overrides)
     torch.set_num_threads(args.threads)
-    report: dict[str, Any] = {"model": args.model, "overrides": overrides, "threads": args.threads,
-                              "torch": torch.__version__, "image_size": args.image_size}
-    print(f"# {args.model} {overrides or ''} at {args.image_size} px, {args.threads} thread(s), "
-          f"torch {torch.__version__}")
+    spec, variants = accuracy_variants(args.spec)
+    acc = spec.accuracy
+    settings = default_settings(epochs=acc.epochs, steps=acc.steps, **acc.options)
+    train_set, _, num_classes = build_datasets(acc.data, acc.image_size, seed=0)
+    report: dict[str, Any] = {"spec": str(args.spec), "image_size": acc.image_size, "threads": args.threads}
+    print(f"# {args.spec.name}: {acc.model} at {acc.image_size} px, data {acc.data}, {args.threads} thread(s), "
+          f"torch {torch.__version__} (shared machine: timings are upper bounds)")
 
-    if not args.skip_speed:
-        print(f"\n## training images/s (batch {args.batch_size}, median of {args.speed_steps} steps, IQR)\n")
-        print("| variant | params (M) | img/s | IQR | img per CPU-s |\n|---|---|---|---|---|")
-        speed = {}
-        for name, ov in toggle_variants() + [CONTROL]:
-            cfg = base.replace(**ov, num_classes=16, img_size=args.image_size)
-            median, iqr, per_cpu_s = step_speed(cfg, args.image_size, args.batch_size, args.speed_steps)
-            params = sum(p.numel() for p in build_model(cfg).parameters()) / 1e6
-            speed[name] = {"img_per_s": median, "iqr": iqr, "img_per_cpu_s": per_cpu_s, "params_m": params}
-            print(f"| {name} | {params:.3f} | {median:.0f} | {iqr:.0f} | {per_cpu_s:.0f} |", flush=True)
-        report["speed"] = speed
+    per_item, sliced = loader_speed(train_set, settings.batch_size)
+    report["loader"] = {"per_item_img_per_cpu_s": per_item, "get_batch_img_per_cpu_s": sliced}
+    print(f"\n## input pipeline (one epoch of batches of {settings.batch_size}, images per CPU-s)\n")
+    print(f"per-item DataLoader: {per_item:.0f}   get_batch slicing: {sliced:.0f}   ({sliced / per_item:.0f}x)")
 
-    if not args.skip_sweep:
-        variants = toggle_variants() + ([] if args.skip_control else [CONTROL])
-        if args.only:
-            variants = [(name, ov) for name, ov in variants if name in args.only]
+    steps = settings.steps or settings.epochs * (len(train_set) // settings.batch_size)
+    images = steps * settings.batch_size
+    print(f"\n## training images/s per variant (batch {settings.batch_size}, median of {args.speed_steps} steps)\n")
+    print("| variant | params (M) | img/s | img per CPU-s | est. s per cell |\n|---|---|---|---|---|")
+    estimate, speed = 0.0, {}
+    for label, cells in variants.items():
+        config = cells[0].pvt_config().replace(num_classes=num_classes)
+        rate, per_cpu = step_speed(config, acc.image_size, settings.batch_size, args.speed_steps)
+        evaluated = 1024 + 9 * 256  # full val at the end, a 256-image subset at 9 curve points
+        cell_s = images / per_cpu + evaluated / eval_speed(config, acc.image_size)
+        estimate += cell_s * len(cells)
+        params = sum(q.numel() for q in build_model(config).parameters()) / 1e6
+        speed[label] = {"img_per_s": rate, "img_per_cpu_s": per_cpu, "cell_s": cell_s, "params_m": params}
+        print(f"| {label} | {params:.3f} | {rate:.0f} | {per_cpu:.0f} | {cell_s:.1f} |", flush=True)
+    n_cells = sum(len(c) for c in variants.values())
+    report.update(speed=speed, sweep_estimate_s=estimate / args.workers)
+    print(f"\n{n_cells} accuracy cells x {images} training images: estimated {estimate / args.workers / 60:.1f} min "
+          f"on {args.workers} workers x {args.threads} thread(s) (CPU-seconds; an idle core each)")
+
+    if args.sweep:
         rows: dict[str, list[dict]] = {}
-        sweep_wall = sweep_cpu = 0.0
-        print(f"\n## sweep: {len(variants)} variants x seeds {args.seeds}, {args.epochs} epochs of "
-              f"{args.num_train} images, lr {args.lr}\n")
-        for name, ov in variants:
-            for seed in args.seeds:
-                row = run_cell(base, ov, seed, args)
-                rows.setdefault(name, []).append(row)
-                if name != CONTROL[0]:
-                    sweep_wall, sweep_cpu = sweep_wall + row["wall_s"], sweep_cpu + row["cpu_s"]
-                print(f"  {name} seed {seed}: top1 {row['top1_acc']:.1f} (quadrant {row['quadrant_acc']:.0f}, "
-                      f"zigzag {row['zigzag_acc']:.0f}, left {row['left_acc']:.0f}) {row['wall_s']:.1f} s wall, "
-                      f"{row['cpu_s']:.1f} s cpu", flush=True)
-        print("\n| variant | top-1 % (mean +- 95% CI) | top-5 % | quadrant % | zigzag % | left % | s/run |")
-        print("|---|---|---|---|---|---|---|")
-        summary = {}
-        for name, rs in rows.items():
-            s = {k: summarize([r[k] for r in rs]) for k in ("top1_acc", "top5_acc", "quadrant_acc", "zigzag_acc",
-                                                            "left_acc", "wall_s")}
-            summary[name] = s
-            print(f"| {name} | {fmt_ci(s['top1_acc'])} | {s['top5_acc']['mean']:.1f} | "
-                  f"{s['quadrant_acc']['mean']:.0f} | {s['zigzag_acc']['mean']:.0f} | {s['left_acc']['mean']:.0f} | "
-                  f"{s['wall_s']['mean']:.1f} |")
-        if REFERENCE in rows:
-            print(f"\npaired top-1 differences against {REFERENCE} (same seeds):")
-            ref = {r["seed"]: r["top1_acc"] for r in rows[REFERENCE]}
-            for name, rs in rows.items():
-                if name != REFERENCE:
-                    d = paired_difference({r["seed"]: r["top1_acc"] for r in rs}, ref)
-                    summary[name]["top1_vs_reference"] = d
-                    print(f"  {name}: {fmt_ci(d)}")
-        print(f"\n8 x {len(args.seeds)} sweep: {sweep_wall:.1f} s wall, {sweep_cpu:.1f} s cpu "
-              f"({args.threads} thread(s))")
-        report.update(rows=rows, summary=summary, sweep_wall_s=sweep_wall, sweep_cpu_s=sweep_cpu)
+        wall, cpu = time.perf_counter(), time.process_time()
+        for label, cells in variants.items():
+            for cell in cells:
+                start = time.perf_counter()
+                result = fit(cell.pvt_config(), cell.data, image_size=cell.resolution, seed=cell.seed,
+                             epochs=acc.epochs, steps=acc.steps, threads=args.threads, **acc.options)
+                row = {**{k: v for k, v in result.row.items() if k != "loss_curve"}, "seed": cell.seed,
+                       "wall_s": time.perf_counter() - start}
+                if acc.data.get("name") == "synthetic":
+                    row.update(factor_scores(result))
+                rows.setdefault(label, []).append(row)
+                print(f"  {label} seed {cell.seed}: top-1 {row['top1_acc']:.1f} ({row['wall_s']:.0f} s)", flush=True)
+        keys = [k for k in ("quadrant", "zigzag", "left", *(f"level{i}" for i in range(LEVELS))) if k in row]
+        print(f"\n| variant | top-1 % (mean +- 95% CI) | {' | '.join(keys)} |\n|---|---|{'---|' * len(keys)}")
+        for label, rs in rows.items():
+            means = " | ".join(f"{statistics.mean(r[k] for r in rs):.0f}" for k in keys)
+            print(f"| {label} | {fmt(summarize([r['top1_acc'] for r in rs]))} | {means} |")
+        print(f"\nsweep: {time.perf_counter() - wall:.0f} s wall, {time.process_time() - cpu:.0f} s CPU, one process")
+        report["rows"] = rows
     if args.out:
         args.out.write_text(json.dumps(report, indent=1, default=float))
     return report

@@ -46,7 +46,7 @@ def test_bad_specs_say_what_is_allowed(spec, message):
 
 
 def test_every_name_is_listed():
-    assert set(DATA_NAMES) == {"synthetic", "imagefolder", "cifar10", "cifar100"}
+    assert set(DATA_NAMES) == {"synthetic", "imagefolder", "cifar10", "cifar100", "digits"}
 
 
 @pytest.mark.parametrize("size", [0, 12, "64"])

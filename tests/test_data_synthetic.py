@@ -1,21 +1,32 @@
 """The synthetic task: deterministic rendering, labels that match the pixels, and the no-position blind spot."""
 
-import time
-
 import pytest
 import torch
 
 import pvtlab
 from pvtlab.data import SyntheticDataset, render
-from pvtlab.data.synthetic import BLUE_RGB, SEGMENT_PX, LINE_RGB, MARKER_RGB, NUM_CLASSES, RED_RGB, factor_accuracy
+from pvtlab.data.synthetic import (BLUE_RGB, LEVEL_SEGMENT_PX, LEVELS, LINE_RGB, MARKER_RGB, NUM_CLASSES, RED_RGB,
+                                   factor_accuracy)
 from pvtlab.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from pvtlab.errors import UserInputError
 from pvtlab.models import build_model
 
 
 def _mask(images: torch.Tensor, rgb: tuple[int, int, int]) -> torch.Tensor:
-    """(N, S, S) pixels of exactly this colour (noise is <= 60 per channel, so it never matches)."""
+    """(N, S, S) pixels of exactly this colour (level-0 noise is <= 60 per channel, so it never matches)."""
     return (images == torch.tensor(rgb, dtype=torch.uint8).view(1, 3, 1, 1)).all(dim=1)
+
+
+def _level0(images: torch.Tensor, factors: dict) -> tuple[torch.Tensor, dict]:
+    """The level-0 images (objects in their exact colours) and their factors."""
+    keep = factors["level"] == 0
+    return images[keep], {k: v[keep] for k, v in factors.items()}
+
+
+def _line_mask(images: torch.Tensor) -> torch.Tensor:
+    """Line pixels at any level: yellow +- 60 is the only colour with red and green high and blue low."""
+    r, g, b = images.int().unbind(1)
+    return (r >= 190) & (g >= 165) & (b <= 65)
 
 
 def _centroids(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -41,9 +52,10 @@ def test_same_seed_same_images_and_prefix_property():
 
 @pytest.mark.parametrize("size", [16, 33, 64, 97])
 def test_any_size_renders_every_object(size):
-    images, labels, _ = render(64, size, seed=1)
+    images, labels, factors = render(64, size, seed=1)
     assert images.shape == (64, 3, size, size) and images.dtype == torch.uint8
     assert labels.min() >= 0 and labels.max() < NUM_CLASSES
+    images, _ = _level0(images, factors)
     for rgb in (MARKER_RGB, RED_RGB, BLUE_RGB, LINE_RGB):
         assert _mask(images, rgb).flatten(1).any(1).all(), f"colour {rgb} missing from some {size} px image"
 
@@ -56,14 +68,14 @@ def test_classes_are_balanced():
 
 
 def test_quadrant_factor_is_where_the_marker_is():
-    images, _, factors = render(128, 64, seed=2)
+    images, factors = _level0(*render(512, 64, seed=2)[::2])
     rows, cols = _centroids(_mask(images, MARKER_RGB))
     quadrant = (rows >= 32).long() * 2 + (cols >= 32).long()
     assert torch.equal(quadrant, factors["quadrant"])
 
 
 def test_left_factor_compares_red_and_blue_columns():
-    images, _, factors = render(128, 64, seed=4)
+    images, factors = _level0(*render(512, 64, seed=4)[::2])
     red_rows, red_cols = _centroids(_mask(images, RED_RGB))
     blue_rows, blue_cols = _centroids(_mask(images, BLUE_RGB))
     assert torch.equal((red_cols < blue_cols).long(), factors["left"])
@@ -71,11 +83,12 @@ def test_left_factor_compares_red_and_blue_columns():
     assert ((red_rows >= 32) != (blue_rows >= 32)).all()
 
 
-def test_zigzag_lines_step_exactly_at_patch_borders():
+def test_zigzag_lines_step_exactly_at_segment_borders():
+    """From level 1 on, steps sit only on stage-1 patch borders (every 4 px); level 0 steps every 2 px."""
     images, _, factors = render(128, 64, seed=5)
-    lines = _mask(images, LINE_RGB)  # lines are drawn last, so nothing hides them
-    borders = list(range(SEGMENT_PX, 64, SEGMENT_PX))
-    for mask, zigzag in zip(lines, factors["zigzag"]):
+    lines = _line_mask(images)  # lines are drawn last, so nothing hides them
+    for mask, zigzag, level in zip(lines, factors["zigzag"], factors["level"]):
+        borders = list(range(LEVEL_SEGMENT_PX[level], 64, LEVEL_SEGMENT_PX[level]))
         horizontal = mask.any(dim=0).all()  # horizontal lines cross every column
         across = mask if horizontal else mask.T  # (across, along)
         changes = ((across[:, 1:] != across[:, :-1]).any(dim=0).nonzero().flatten() + 1).tolist()
@@ -83,11 +96,16 @@ def test_zigzag_lines_step_exactly_at_patch_borders():
         assert changes == (borders if zigzag else []), changes
 
 
-def test_rendering_is_vectorized_fast():
-    start = time.perf_counter()
-    render(512, 64, seed=0)
-    rate = 512 / (time.perf_counter() - start)
-    assert rate > 300, f"{rate:.0f} images/s: rendering lost its vectorization (several thousand/s expected)"
+def test_levels_are_balanced_and_harder_levels_add_decoys_and_noise():
+    images, labels, factors = render(2048, 48, seed=6)
+    counts = torch.bincount(factors["level"], minlength=LEVELS)
+    assert counts.min() > 0.85 * 2048 / LEVELS, counts.tolist()
+    background = images.int().amax(dim=1)  # brightest channel: noise rises with the level
+    level_means = [float(background[factors["level"] == lv].float().mean()) for lv in range(LEVELS)]
+    assert level_means == sorted(level_means), level_means
+    # the label does not depend on the level: each level holds every class
+    for lv in range(LEVELS):
+        assert torch.bincount(labels[factors["level"] == lv], minlength=NUM_CLASSES).min() > 0
 
 
 def test_dataset_items_are_imagenet_normalized():

@@ -86,8 +86,8 @@ def test_a_killed_cell_resumes_mid_epoch_to_the_same_metrics(tmp_path):
 
     straight = run_accuracy(config, **_args(root, None))
     assert straight["resumed_from_step"] == 0
-    for key in ("top1_acc", "top5_acc", "val_loss", "ema_top1_acc", "ema_top5_acc", "loss_curve", "images_seen",
-                "epochs", "recipe_json"):
+    for key in ("top1_acc", "top5_acc", "val_loss", "ema_top1_acc", "ema_top5_acc", "loss_curve", "val_curve",
+                "images_seen", "epochs", "recipe_json"):
         assert resumed[key] == straight[key], key
 
 
@@ -140,6 +140,6 @@ def test_with_loader_workers_each_image_draws_its_own_augmentation(tmp_path):
     root = write_imagefolder(tmp_path / "images", classes=2, per_class=12, size=36)
     args = {**_args(root, None), "steps": 4, "batch_size": 8}
     one, two = (run_accuracy(pvtlab.get_config("pvt_nano", **TINY), num_workers=n, **args) for n in (1, 2))
-    for key in ("top1_acc", "val_loss", "loss_curve"):
+    for key in ("top1_acc", "val_loss", "loss_curve", "val_curve"):
         assert one[key] == two[key], key
     assert json.loads(one["recipe_json"])["speed"]["num_workers"] == 1

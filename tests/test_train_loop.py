@@ -9,7 +9,8 @@ from torch.utils.data import DataLoader, TensorDataset
 import pvtlab
 from pvtlab.models import build_model
 from pvtlab.train import TrainSettings, evaluate, lr_factor, topk_correct, train
-from pvtlab.train.loop import downsample_curve, parameter_groups
+from pvtlab.train.accuracy import default_settings
+from pvtlab.train.loop import curve_steps, downsample_curve, parameter_groups
 from pvtlab.train.schedule import warmup_steps
 
 
@@ -92,13 +93,55 @@ def test_non_finite_loss_stops_with_a_clear_error():
     model = build_model(pvtlab.get_config("pvt_nano", embed_dims=(16, 32, 64, 128), num_classes=2, img_size=32))
     data = TensorDataset(torch.full((4, 3, 32, 32), math.nan), torch.zeros(4, dtype=torch.long))
     with pytest.raises(FloatingPointError, match="training loss became nan at step 0"):
-        train(model, data, TrainSettings(steps=2, batch_size=2), progress=False)
+        train(model, data, default_settings(steps=2, batch_size=2), progress=False)
 
 
 def test_train_updates_the_model_with_the_scheduled_lr():
     model = torch.nn.Linear(3, 2)
     data = TensorDataset(torch.randn(8, 3), torch.randint(0, 2, (8,)))
     before = model.weight.detach().clone()
-    result = train(model, data, TrainSettings(steps=5, batch_size=4, warmup=2), progress=False)
+    result = train(model, data, default_settings(steps=5, batch_size=4, warmup=2), progress=False)
     assert result.steps == 5 and result.images_seen == 20 and result.epochs == 2.5
     assert not torch.equal(before, model.weight)
+
+
+def test_settings_have_one_set_of_defaults_the_quick_recipe():
+    import inspect
+
+    from pvtlab.train.recipe import QUICK
+
+    with pytest.raises(TypeError):
+        TrainSettings(steps=1)  # no second set of defaults
+    defaults = inspect.signature(pvtlab.train.run_accuracy).parameters
+    settings = default_settings(seed=3)
+    for name in ("batch_size", "lr", "weight_decay", "warmup", "label_smoothing", "clip_grad"):
+        assert getattr(settings, name) == getattr(QUICK, name), name
+        assert name not in defaults or defaults[name].default is None, name  # None: "the recipe's value"
+    assert settings.epochs == pvtlab.train.DEFAULT_EPOCHS == QUICK.epochs and settings.steps is None
+    assert settings.seed == 3
+
+
+@pytest.mark.parametrize("total, points, expected", [(100, 10, list(range(10, 101, 10))), (5, 10, [1, 2, 3, 4, 5]),
+                                                     (30, 4, [8, 15, 22, 30])])
+def test_curve_steps_are_even_and_end_at_the_last_step(total, points, expected):
+    assert curve_steps(total, points) == expected
+
+
+def test_probe_runs_in_eval_mode_at_the_curve_steps_and_leaves_training_unchanged():
+    data = TensorDataset(torch.randn(16, 3), torch.randint(0, 2, (16,)))
+    seen = []
+
+    def probe(model):
+        seen.append(model.training)
+        return float(len(seen))
+
+    torch.manual_seed(0)
+    plain = torch.nn.Linear(3, 2)
+    torch.manual_seed(0)
+    probed = torch.nn.Linear(3, 2)
+    train(plain, data, default_settings(steps=10, batch_size=4), progress=False)
+    result = train(probed, data, default_settings(steps=10, batch_size=4), progress=False, probe=probe,
+                   curve_points=5)
+    assert result.val_curve == [[8, 1.0], [16, 2.0], [24, 3.0], [32, 4.0]]  # the 5th point is the caller's
+    assert seen == [False] * 4 and probed.training
+    assert torch.equal(plain.weight, probed.weight)

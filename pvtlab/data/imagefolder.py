@@ -2,8 +2,8 @@
 
 Two layouts (``root`` is the folder the spec names):
 - ``root/train/<class>/<images>`` and ``root/val/<class>/<images>``: used as given.
-- ``root/<class>/<images>``: split per class into train and val by ``val_fraction``. The split uses a fixed
-  generator (``SPLIT_SEED``), not the training seed, so every seed of a study is scored on the same images.
+- ``root/<class>/<images>``: split per class into train and val by ``val_fraction`` (split.py: a fixed
+  generator, not the training seed, so every seed of a study is scored on the same images).
 Scanning (class folders, image extensions) is torchvision's (``find_classes``, ``make_dataset``). Every file's
 header is opened once when the datasets are built, so an unreadable image fails before training starts.
 """
@@ -20,9 +20,9 @@ from torch.utils.data import Dataset
 from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
 
 from ..errors import UserInputError
+from .split import split_samples
 from .transforms import eval_transform, train_transform
 
-SPLIT_SEED = 0
 Sample = tuple[str, int]
 
 
@@ -104,22 +104,6 @@ def scan_images(folder: Path, class_to_idx: dict[str, int], allow_empty_class: b
     for path, _ in samples:
         check_header(path)
     return samples
-
-
-def split_samples(samples: list[Sample], val_fraction: float) -> tuple[list[Sample], list[Sample]]:
-    """Per class: a fixed shuffle, then ``round(val_fraction * n)`` to val (at least 1, never all of a class)."""
-    gen = torch.Generator().manual_seed(SPLIT_SEED)
-    by_class: dict[int, list[Sample]] = {}
-    for sample in samples:
-        by_class.setdefault(sample[1], []).append(sample)
-    train, val = [], []
-    for target in sorted(by_class):
-        items = by_class[target]
-        order = torch.randperm(len(items), generator=gen).tolist()
-        n_val = min(len(items) - 1, max(1, round(val_fraction * len(items))))
-        val += [items[i] for i in order[:n_val]]
-        train += [items[i] for i in order[n_val:]]
-    return train, val
 
 
 def build_imagefolder(root: str | os.PathLike, image_size: int,

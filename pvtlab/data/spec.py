@@ -7,6 +7,7 @@ Forms (every key other than ``name`` is optional unless marked):
 - ``{name: imagefolder, root: PATH (required), val_fraction: 0.2}``: the user's images (imagefolder.py);
   ``val_fraction`` only for a root without ``train/`` and ``val/``.
 - ``{name: cifar10 | cifar100, root: PATH (required)}``: torchvision's on-disk format (cifar.py).
+- ``{name: digits}``: scikit-learn's 1,797 real 8 x 8 digit scans, upsampled (digits.py); a fixed 80/20 split.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from torch.utils.data import Dataset
 
 from ..errors import UserInputError
 from .cifar import batch_folder, build_cifar
+from .digits import build_digits
 from .imagefolder import build_imagefolder, scan_classes, split_layout
 from .synthetic import NUM_CLASSES, SyntheticDataset, check_image_size
 
@@ -29,6 +31,7 @@ ALLOWED_KEYS = {
     "imagefolder": ("name", "root", "val_fraction"),
     "cifar10": ("name", "root"),
     "cifar100": ("name", "root"),
+    "digits": ("name",),
 }
 
 
@@ -64,6 +67,8 @@ def validate_data_spec(spec: Any) -> None:
         for key in ("num_train", "num_val"):
             _check_int(name, key, spec.get(key, 1), 1)
         _check_int(name, "val_seed", spec.get("val_seed", 0), 0)
+    elif name == "digits":
+        pass  # nothing to check before loading: the scans ship with scikit-learn
     elif name == "imagefolder":
         root = _root(name, spec)
         if split_layout(root):
@@ -94,6 +99,8 @@ def build_datasets(spec: Mapping[str, Any], image_size: int, seed: int) -> tuple
         train = SyntheticDataset(opts["num_train"], image_size, 2 * int(seed))
         val = SyntheticDataset(opts["num_val"], image_size, 2 * opts["val_seed"] + 1)
         return train, val, NUM_CLASSES
+    if name == "digits":
+        return build_digits(image_size)
     root = Path(spec["root"]).expanduser()
     if name == "imagefolder":
         return build_imagefolder(root, image_size, spec.get("val_fraction", DEFAULT_VAL_FRACTION))

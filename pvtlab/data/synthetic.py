@@ -21,24 +21,41 @@ over dim uniform noise and holds three things, one per label factor:
 3. ``zigzag`` (0/1): **thin lines** (1 px, yellow; 8 at 64 px, S/8 below) across the whole image,
    all horizontal or all vertical, each in its own band. Either every line runs straight, or every line
    zigzags: it is cut into 4 px segments exactly at the borders of PVT's stage-1 patches (stride 4) and
-   every other segment is moved ``STEP_PX`` = 3 px sideways. *Why:* thin structure whose meaning lies
+   every other segment is moved 1-3 px sideways (by level, below). *Why:* thin structure whose meaning lies
    across patch borders: a non-overlapping 4 x 4 patch only ever sees one straight piece, so the zigzag
    exists only in the comparison of neighbouring tokens; OPE's 7 x 7 windows and the CFFN's 3 x 3
    depthwise conv straddle the borders (P2 sec 3.3-3.4).
 
-Label = ``4 * quadrant + 2 * zigzag + left``: 16 classes, balanced, chance 6.25 %. Drawing order (squares,
-marker, lines) keeps the lines whole; cells never overlap, so no object hides another.
+Label = ``4 * quadrant + 2 * zigzag + left``: 16 classes, balanced, chance 6.25 %. Drawing order (decoys,
+squares, marker, lines) keeps the lines whole; cells never overlap, so no object hides another.
 
-Tuning notes (pvt_nano-sized models, 64 px, 8-12k training images; see benchmarks/train_speed.py): the factors
-compete. Whichever is learned first (the marker's quadrant, within ~40 steps) can stall a subtle one for
-good: one or two 3 px steps per line stayed at chance in the joint task (for a plain CNN too) although they
-are learned alone, and so did zigzag on only a quarter or half of each line; a same-colour relation between
-the squares did not learn at all, even alone. With 6 zigzag lines the zigzag was still stalled in some
-seeds; with 8 (and the default 6 epochs) PVTv2-style models solved all three factors in every seed we ran.
-At this budget every variant learns the zigzag, so the differences between variants come from position
-(quadrant, left); the zigzag keeps thin cross-border structure in the task without deciding the ranking.
-Augmentation would break the labels (a flip moves the marker to another quadrant and swaps left and right),
-so splits are fixed sets of rendered images with no train-time transform.
+**Difficulty levels** (``LEVELS`` = 4, drawn uniformly per image, independent of the label; ``level`` in the
+factors). Each level makes every factor harder, so a better inductive bias shows as more of the harder images
+solved, not as the same 100 %:
+
+======  ==========================  =======================  =================  ================
+level   zigzag (segment px, step)   decoys (grey, marker's   background noise   noise on object
+                                    size, in free cells)     (max, uint8)       pixels (+-)
+======  ==========================  =======================  =================  ================
+0       2 px, 3 px: steps inside    none                     60                 0 (exact colours)
+        patches too (easy to start)
+1       4 px, 3 px                  1, grey 150              90                 20
+2       4 px, 2 px                  2, grey 180              120                40
+3       4 px, 1 px                  3, grey 210              150                60
+======  ==========================  =======================  =================  ================
+
+Why: with one level (the first version of this task) the outcome was a step: a factor was either learned
+(100 %) or stalled at chance for the whole budget, depending on the seed, so a variant read 50 % in one seed
+and 99 % in the next and no effect could be told from noise. Level 0's zigzag, which steps inside patches
+too, gives every variant an easy start on the "zigzag" feature; the harder levels then rank how far each
+inductive bias carries it. Decoys make the marker a matter of colour, not only of a bright blob.
+
+Scale notes (pvt_nano, ``ablations/default.yaml``: 48 px, 6 epochs of 4096 images). At 64 px the
+non-overlapping PVTv1 pyramid ends on a 2 x 2 stage-4 grid whose four tokens are exactly the four quadrants,
+and PVTv1-style models stayed at chance on the quadrant (26 %, also with 10x the learning rate or 50x the
+init scale on the position tables); at 48 px (stage grids 12/6/3/1) and 96 px they learn it. Augmentation
+would break the labels (a flip moves the marker to another quadrant and swaps left and right), so splits are
+fixed sets of rendered images with no train-time transform.
 """
 
 from __future__ import annotations
@@ -47,21 +64,25 @@ import itertools
 from functools import lru_cache
 
 import torch
-from torch.utils.data import Dataset
 
 from ..errors import UserInputError
-from .transforms import normalize_uint8
+from .tensors import UInt8Images
 
 NUM_CLASSES = 16
 CHUNK = 128  # images rendered per vectorized step
 GRID = 4  # layout cells per side
-SEGMENT_PX = 4  # zigzag steps sit on multiples of PVT's stage-1 patch stride
-STEP_PX = 3  # sideways size of a zigzag step
+SEGMENT_PX = 4  # PVT's stage-1 patch stride: from level 1 on, zigzag steps sit only on patch borders
+LEVELS = 4  # difficulty levels, drawn uniformly per image (see the module docstring)
+LEVEL_SEGMENT_PX = (2, SEGMENT_PX, SEGMENT_PX, SEGMENT_PX)  # level 0 steps inside patches too, then at borders
+LEVEL_STEP_PX = (3, 3, 2, 1)  # zigzag step per level
+STEP_PX = max(LEVEL_STEP_PX)  # the bands are sized for the largest step
+LEVEL_NOISE_MAX = (60, 90, 120, 150)  # background noise amplitude per level (uint8; below every object colour)
+LEVEL_OBJECT_NOISE = (0, 20, 40, 60)  # +- noise on object pixels per level (level 0: exact colours)
+LEVEL_DECOY_GREY = (0, 150, 180, 210)  # grey of the decoys (level l draws l of them): closer to white when harder
 LINES = 8  # thin lines per image (fewer below 64 px: a band needs 8 px)
 MARKER_DIV = 8  # marker side = S // MARKER_DIV
 SQUARE_DIV = 6  # red/blue square side = S // SQUARE_DIV
 MIN_IMAGE_SIZE = 16  # below this the cells are too small to hold the objects
-NOISE_MAX = 60  # background noise amplitude (uint8)
 MARKER_RGB = (255, 255, 255)
 LINE_RGB = (255, 230, 0)
 RED_RGB = (230, 40, 40)
@@ -103,7 +124,8 @@ def check_image_size(image_size: int) -> None:
 def render(num: int, image_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
     """Render ``num`` images of side ``image_size`` from ``seed``.
 
-    Returns (images uint8 (N, 3, S, S), labels int64 (N,), factors {"quadrant", "zigzag", "left"} int64 (N,)).
+    Returns (images uint8 (N, 3, S, S), labels int64 (N,), factors {"quadrant", "zigzag", "left", "level"}
+    int64 (N,)).
     The same (image_size, seed) always gives the same images on any machine, and a smaller ``num`` gives a
     prefix of a larger one: images are rendered in chunks of ``CHUNK`` (which keeps the working set in
     cache, about 3x faster than one big batch), each from its own generator seeded by (seed, chunk index).
@@ -112,23 +134,33 @@ def render(num: int, image_size: int, seed: int) -> tuple[torch.Tensor, torch.Te
     parts = [_render_chunk(CHUNK, image_size, _chunk_generator(seed, i)) for i in range(-(-num // CHUNK))]
     images = torch.cat([p[0] for p in parts] or [torch.zeros(0, 3, image_size, image_size, dtype=torch.uint8)])[:num]
     factors = {k: torch.cat([p[1][k] for p in parts] or [torch.zeros(0, dtype=torch.long)])[:num]
-               for k in FACTORS}
+               for k in (*FACTORS, "level")}
     labels = 4 * factors["quadrant"] + 2 * factors["zigzag"] + factors["left"]
     return images, labels, factors
 
 
 def _render_chunk(N: int, S: int, gen: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """One chunk: an object map (0 background, 1-4 objects) drawn first, coloured once at the end."""
+    """One chunk: an object map (0 background, 1-5 objects) drawn first, coloured once at the end."""
     cell = S // GRID
     marker_side, square_side = max(2, S // MARKER_DIV), max(2, S // SQUARE_DIV)
     yy = torch.arange(S, dtype=torch.int32).view(1, S, 1)
     xx = torch.arange(S, dtype=torch.int32).view(1, 1, S)
     objects = torch.zeros(N, S, S, dtype=torch.uint8)
-    colours = torch.zeros(N, 5, 3, dtype=torch.uint8)  # per image: colour of object 0 (unused) .. 4
+    colours = torch.zeros(N, 6, 3, dtype=torch.uint8)  # per image: colour of object 0 (unused) .. 5
 
-    # Layout: marker cell and two far-apart square cells, all distinct.
+    # Layout: marker cell and two far-apart square cells, all distinct; decoys in other, distinct cells.
     layouts = _layouts()
     marker_cell, a_cell, b_cell = layouts[torch.randint(0, len(layouts), (N,), generator=gen)].unbind(1)
+    level = torch.randint(0, LEVELS, (N,), generator=gen)
+    free = torch.rand(N, GRID * GRID, generator=gen)
+    free.scatter_(1, torch.stack([marker_cell, a_cell, b_cell], 1), 2.0)  # used cells sort last
+    decoy_cells = free.argsort(1)[:, :LEVELS - 1]
+    for k in range(LEVELS - 1):  # level l draws decoys 0..l-1 (object 5)
+        top = (decoy_cells[:, k] // GRID) * cell + _randint(gen, 0, cell - marker_side + 1, N)
+        left = (decoy_cells[:, k] % GRID) * cell + _randint(gen, 0, cell - marker_side + 1, N)
+        mask = _square_mask(yy, xx, top, left, marker_side) & (level > k).view(-1, 1, 1)
+        objects.masked_fill_(mask, 5)
+    colours[:, 5] = torch.tensor(LEVEL_DECOY_GREY, dtype=torch.uint8)[level].view(-1, 1)
 
     # Factor "left": is the red square (object 1) left of the blue one (object 2)?
     for obj, cells in ((1, a_cell), (2, b_cell)):
@@ -147,8 +179,8 @@ def _render_chunk(N: int, S: int, gen: torch.Generator) -> tuple[torch.Tensor, d
     half = GRID // 2
     quadrant = (marker_cell // GRID >= half).long() * 2 + (marker_cell % GRID >= half).long()
 
-    # Factor "zigzag": full-length thin lines (object 4), all straight, or all zigzag: cut into SEGMENT_PX px
-    # segments at the patch borders, every other segment moved STEP_PX sideways. Line k keeps inside band k,
+    # Factor "zigzag": full-length thin lines (object 4), all straight, or all zigzag: cut into segments (the
+    # level's length, a divisor of the patch stride), every other segment moved the level's step sideways. Line k keeps inside band k,
     # 1 px off its edges, so lines never touch.
     zigzag = torch.randint(0, 2, (N,), generator=gen)
     vertical = torch.randint(0, 2, (N,), generator=gen).bool().view(-1, 1, 1)
@@ -157,37 +189,37 @@ def _render_chunk(N: int, S: int, gen: torch.Generator) -> tuple[torch.Tensor, d
     n_lines = max(1, min(LINES, S // (2 * STEP_PX + 2)))  # a band must fit a line and its step either way
     band = S // n_lines
     lines = torch.zeros(N, S, S, dtype=torch.bool)
+    segment = torch.tensor(LEVEL_SEGMENT_PX, dtype=torch.int32)[level].view(-1, 1, 1)
     for k in range(n_lines):
         offset = _randint(gen, 1, band - 1, N)  # inside the band
-        step = zigzag * STEP_PX * (torch.randint(0, 2, (N,), generator=gen) * 2 - 1)  # 0 or +-STEP_PX
+        size = torch.tensor(LEVEL_STEP_PX)[level]
+        step = zigzag * size * (torch.randint(0, 2, (N,), generator=gen) * 2 - 1)  # 0 or +-size
         step = torch.where((offset + step < 1) | (offset + step >= band - 1), -step, step)
         phase = torch.randint(0, 2, (N,), generator=gen)  # which segments move: odd or even ones
         offset, step, phase = (v.to(torch.int32).view(-1, 1, 1) for v in (k * band + offset, step, phase))
-        moved = (along // SEGMENT_PX + phase) % 2
+        moved = (along // segment + phase) % 2
         lines |= across == offset + step * moved
     objects.masked_fill_(lines, 4)
     colours[:, 4] = torch.tensor(LINE_RGB, dtype=torch.uint8)
 
-    # Colour: dim noise where there is no object, the object's colour elsewhere.
-    images = torch.randint(0, NOISE_MAX + 1, (N, 3, S, S), generator=gen, dtype=torch.uint8)
+    # Colour: noise (amplitude by level) where there is no object, the object's colour elsewhere.
+    noise_max = torch.tensor(LEVEL_NOISE_MAX, dtype=torch.float32)[level].view(-1, 1, 1, 1)
+    images = (torch.rand(N, 3, S, S, generator=gen) * (noise_max + 1)).floor().to(torch.uint8)
     flat = objects.view(N, 1, S * S).expand(N, 3, S * S).long()
     painted = torch.gather(colours.transpose(1, 2), 2, flat).view(N, 3, S, S)  # (N, 3, S, S)
+    amplitude = torch.tensor(LEVEL_OBJECT_NOISE, dtype=torch.float32)[level].view(-1, 1, 1, 1)
+    jitter = (torch.rand(N, 3, S, S, generator=gen) * 2 - 1) * amplitude
+    painted = (painted.float() + jitter).round().clamp(0, 255).to(torch.uint8)
     images = torch.where((objects > 0).unsqueeze(1), painted, images)
-    return images, {"quadrant": quadrant, "zigzag": zigzag, "left": is_left}
+    return images, {"quadrant": quadrant, "zigzag": zigzag, "left": is_left, "level": level}
 
 
-class SyntheticDataset(Dataset):
-    """``num`` rendered images kept as uint8 (a 64 px image is 12 KiB); items are normalized float tensors."""
+class SyntheticDataset(UInt8Images):
+    """``num`` rendered images kept as uint8 (a 64 px image is 12 KiB), with their factors."""
 
     def __init__(self, num: int, image_size: int, seed: int) -> None:
-        self.images, self.labels, self.factors = render(num, image_size, seed)
-        self.num_classes = NUM_CLASSES
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        return normalize_uint8(self.images[index]), int(self.labels[index])
+        images, labels, self.factors = render(num, image_size, seed)
+        super().__init__(images, labels, NUM_CLASSES)
 
 
 def factor_accuracy(predictions: torch.Tensor, factors: dict[str, torch.Tensor]) -> dict[str, float]:

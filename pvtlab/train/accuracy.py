@@ -7,6 +7,7 @@ CPU training it ranks variants on the synthetic task; it is not an ImageNet numb
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any, Mapping
 
 from timm.utils import random_seed
 from torch import nn
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
 from ..data import build_datasets, validate_data_spec
 from ..errors import UserInputError
@@ -24,13 +25,15 @@ from ..threads import torch_threads
 from .augment import use_paper_transforms
 from .checkpoint import remove_checkpoint
 from .distributed import current_processes, reseed_rank
-from .evaluate import score
+from .evaluate import evaluate_split, score
 from .loop import TrainSettings, train
 from .ranks import run_in_processes
-from .recipe import QUICK, resolve_recipe
+from .recipe import QUICK, Recipe, resolve_recipe
 from .scale import Scaling, build_scale
 
-DEFAULT_EPOCHS = QUICK.epochs  # used when neither epochs nor steps is given (synthetic default: 6 x 2048 images)
+DEFAULT_EPOCHS = QUICK.epochs  # the quick budget when neither epochs nor steps is given (the grid reads it too)
+CURVE_POINTS = 10  # val_curve points: 9 on a fixed val subset during training, the last on the full val split
+CURVE_SUBSET = 256  # the first this-many val images score the intermediate points (cheap: a few % of a cell)
 
 
 def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: int | None = None,
@@ -71,7 +74,9 @@ def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int,
         ``top1_acc``, ``top5_acc`` (percent), ``val_loss`` (cross-entropy without smoothing), with EMA on also
         ``ema_top1_acc`` / ``ema_top5_acc``; ``train_time_s`` (the optimization loop only), ``images_seen``,
         ``epochs`` (completed, fractional for a step budget), ``loss_curve`` (training loss of rank 0, at most
-        100 bucket means), ``recipe``, ``recipe_json`` (every resolved value), ``nproc``,
+        100 bucket means), ``val_curve`` (``[images_seen, top1 %]`` at ``CURVE_POINTS`` even steps: the
+        intermediate points score the first ``CURVE_SUBSET`` val images, the last is ``top1_acc`` on the full
+        split), ``recipe``, ``recipe_json`` (every resolved value), ``nproc``,
         ``resumed_from_step`` and ``status`` "ok". Same seed, threads and torch build on CPU give identical
         values except ``train_time_s``, resumed or not.
     """
@@ -109,10 +114,28 @@ class Fit:
     val_set: Dataset
 
 
-def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: int | None, steps: int | None,
-        seed: int, batch_size: int | None, lr: float | None, warmup: int | float | None,
-        label_smoothing: float | None, clip_grad: float | None, drop_path: float | None, threads: int | None,
-        progress: bool, device: str, scaling: Scaling | None = None) -> Fit:
+def default_settings(*, epochs: int | None = None, steps: int | None = None, seed: int = 0,
+                     **recipe_values: Any) -> TrainSettings:
+    """TrainSettings of the quick recipe (``recipe.QUICK`` holds the values) with ``recipe_values`` replaced."""
+    recipe = dataclasses.replace(QUICK, **recipe_values, **({"epochs": epochs} if epochs is not None else {}))
+    return settings_of(recipe, epochs=epochs, steps=steps, seed=seed)
+
+
+def settings_of(recipe: Recipe, *, epochs: int | None, steps: int | None, seed: int) -> TrainSettings:
+    """The loop's settings for a resolved recipe (whose ``epochs`` already holds a given epoch budget); with a
+    step budget the epochs stay as given, so both at once is the loop's "give exactly one budget" error."""
+    lr = recipe.peak_lr or recipe.lr
+    warmup = recipe.warmup if recipe.name == "quick" else 0  # paper: warm-up epochs, in parts.py's scheduler
+    return TrainSettings(epochs=recipe.epochs if steps is None else epochs, steps=steps,
+                         batch_size=recipe.batch_size, lr=lr, weight_decay=recipe.weight_decay, warmup=warmup,
+                         label_smoothing=recipe.label_smoothing, clip_grad=recipe.clip_grad, seed=seed)
+
+
+def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, seed: int, epochs: int | None = None,
+        steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
+        warmup: int | float | None = None, label_smoothing: float | None = None, clip_grad: float | None = None,
+        drop_path: float | None = None, threads: int | None = None, progress: bool = False, device: str = "cpu",
+        scaling: Scaling | None = None) -> Fit:
     """``run_accuracy`` in this process (one rank of several, or alone), keeping the model (for closer looks)."""
     scaling = scaling if scaling is not None else default_scaling()
     world = current_processes(device).world
@@ -120,12 +143,7 @@ def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: 
                      clip_grad=clip_grad, drop_path=drop_path)
     recipe = resolve_recipe(scaling.recipe, config, arguments=arguments, recipe_options=scaling.recipe_options,
                             nproc=world)
-    if steps is None:
-        epochs = recipe.epochs
-    settings = TrainSettings(epochs=epochs, steps=steps, batch_size=recipe.batch_size, lr=recipe.peak_lr,
-                             weight_decay=recipe.weight_decay,
-                             warmup=recipe.warmup if recipe.name == "quick" else 0,  # paper: epochs, in parts.py
-                             label_smoothing=recipe.label_smoothing, clip_grad=recipe.clip_grad, seed=seed)
+    settings = settings_of(recipe, epochs=epochs, steps=steps, seed=seed)
     with torch_threads(threads):
         train_set, val_set, num_classes = build_datasets(data, image_size, seed)
         transform = use_paper_transforms(recipe, image_size, train_set, val_set) if recipe.name == "paper" else None
@@ -146,8 +164,10 @@ def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: 
             "config": config.to_dict(), "data": dict(data), "image_size": image_size, "seed": seed,
             "epochs": epochs, "steps": steps})
         reseed_rank(seed, scale.processes.rank)
+        subset = Subset(val_set, range(min(CURVE_SUBSET, len(val_set))))  # type: ignore[arg-type]
         result = train(model, train_set, settings, progress=progress and scale.processes.main, device=device,
-                       desc=f"{data['name']} seed={seed}", scale=scale)
+                       desc=f"{data['name']} seed={seed}", scale=scale, curve_points=CURVE_POINTS,
+                       probe=lambda m: evaluate_split(m, subset, scale.runtime)["top1_acc"])
         metrics = score(model, result.ema, val_set, scale.runtime)
     row = {
         **metrics,
@@ -155,6 +175,7 @@ def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, epochs: 
         "images_seen": result.images_seen,
         "epochs": round(result.epochs, 4),
         "loss_curve": result.loss_curve,
+        "val_curve": result.val_curve + [[result.images_seen, metrics["top1_acc"]]],
         "recipe": recipe.name,
         "recipe_json": json.dumps({**resolved, "train_transform": transform}, sort_keys=True),
         "nproc": world,

@@ -10,6 +10,10 @@ Random augmentations: without loader workers they draw from the process's global
 checkpoint saves and restores. Worker processes' generators cannot be checkpointed, so there ``SeededSamples``
 seeds each item's draws from (seed, epoch, index): the sampler hands out ``(epoch, index)`` pairs for that.
 Both ways are reproducible and resume exactly; they are different augmentation streams.
+
+In-memory data (a dataset with ``get_batch(indices)``, e.g. the synthetic task and digits) is served a whole
+batch per slice when no worker processes are asked for: per-item ``__getitem__`` and collation cost as much as a
+pvt_nano training step on small images. Same order, same values, no random draws either way.
 """
 
 from __future__ import annotations
@@ -64,19 +68,35 @@ class SeededSamples(Dataset):
         return self.dataset[index]
 
 
+class SlicedLoader:
+    """``loader``'s batches of ``(epoch, index)`` keys, each served by one ``dataset.get_batch`` call."""
+
+    def __init__(self, loader: DataLoader, dataset: Dataset) -> None:
+        self.loader, self.dataset = loader, dataset
+        self.sampler, self.batch_size, self.drop_last = loader.sampler, loader.batch_size, loader.drop_last
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator[Any]:
+        for keys in self.loader.batch_sampler:  # type: ignore[union-attr]
+            yield self.dataset.get_batch(torch.as_tensor([index for _, index in keys]))  # type: ignore[attr-defined]
+
+
 def train_loader(dataset: Dataset, *, batch_size: int, seed: int, world: int, rank: int, num_workers: int,
-                 pin_memory: bool, persistent_workers: bool) -> DataLoader:
+                 pin_memory: bool, persistent_workers: bool) -> DataLoader | SlicedLoader:
     """Full batches only (unless the split is smaller than one), ``EpochSampler`` order, per-item seeds."""
     drop_last = len(dataset) >= batch_size * world  # type: ignore[arg-type]
     sampler = EpochSampler(dataset, world=world, rank=rank, seed=seed, drop_last=drop_last)
     # Its own generator: starting an iterator draws a worker base seed, which must not come from torch's global
     # generator (drop-path draws from that one, and a resumed run starts one more iterator than a straight one).
-    return DataLoader(SeededSamples(dataset, seed), batch_size=batch_size, sampler=sampler, drop_last=drop_last,
-                      num_workers=num_workers, pin_memory=pin_memory, generator=torch.Generator().manual_seed(seed),
-                      persistent_workers=persistent_workers and num_workers > 0)
+    loader = DataLoader(SeededSamples(dataset, seed), batch_size=batch_size, sampler=sampler, drop_last=drop_last,
+                        num_workers=num_workers, pin_memory=pin_memory, generator=torch.Generator().manual_seed(seed),
+                        persistent_workers=persistent_workers and num_workers > 0)
+    return SlicedLoader(loader, dataset) if num_workers == 0 and hasattr(dataset, "get_batch") else loader
 
 
-def steps_per_epoch(loader: DataLoader) -> int:
+def steps_per_epoch(loader: DataLoader | SlicedLoader) -> int:
     """Batches in a whole epoch, whatever position the sampler was last set to."""
     sampler = loader.sampler
     assert isinstance(sampler, EpochSampler)
@@ -84,7 +104,7 @@ def steps_per_epoch(loader: DataLoader) -> int:
     return n // loader.batch_size if loader.drop_last else -(-n // loader.batch_size)  # type: ignore[operator]
 
 
-def epoch_batches(loader: DataLoader, epoch: int, start_batch: int) -> DataLoader:
+def epoch_batches(loader: DataLoader | SlicedLoader, epoch: int, start_batch: int) -> DataLoader | SlicedLoader:
     """The loader positioned at batch ``start_batch`` of ``epoch`` (iterate it once for the rest of that epoch)."""
     sampler = loader.sampler
     assert isinstance(sampler, EpochSampler)

@@ -1,6 +1,7 @@
 """The training loop: AdamW, warm-up + cosine, label smoothing, gradient clipping; a budget in epochs or steps.
 
-Plain on purpose (nanoGPT-style): one function, one optimizer step per batch, nothing hidden in callbacks.
+Plain on purpose (nanoGPT-style): one function, one optimizer step per batch. The one hook is ``probe``: a
+function of the model called at a few steps (``curve_steps``) to record a validation learning curve.
 Determinism on CPU: the caller seeds torch, numpy and python before building the model; the data order and
 each image's augmentation come from ``settings.seed`` (loader.py), and drop-path and Mixup draw from the global
 generators, which the seed fixed and a checkpoint restores. Same seed, thread count and torch build →
@@ -12,6 +13,9 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
 
 from torch import nn
 from torch.utils.data import Dataset
@@ -29,17 +33,21 @@ LOSS_CURVE_POINTS = 100  # the stored curve is at most this many bucket means (a
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Optimization settings; exactly one of ``epochs`` / ``steps`` is the budget. Bad values: UserInputError."""
+    """Optimization settings; exactly one of ``epochs`` / ``steps`` is the budget. Bad values: UserInputError.
 
-    epochs: int | None = None
-    steps: int | None = None
-    batch_size: int = 64
-    lr: float = 2e-3
-    weight_decay: float = 0.05  # PVT/DeiT recipe value; not applied to norms, biases, position tables, class token
-    warmup: int | float = 0.1  # steps (int) or fraction of all steps (float)
-    label_smoothing: float = 0.1
-    clip_grad: float | None = 1.0  # max global grad norm; None or 0 turns clipping off
-    seed: int = 0
+    Every field is required: the values come from the resolved recipe (pvtlab/train/recipe.py is their one
+    home; ``pvtlab.train.accuracy.default_settings`` builds the quick recipe's).
+    """
+
+    epochs: int | None
+    steps: int | None
+    batch_size: int
+    lr: float
+    weight_decay: float  # not applied to norms, biases, position tables, class token
+    warmup: int | float  # steps (int) or fraction of all steps (float)
+    label_smoothing: float
+    clip_grad: float | None  # max global grad norm; None or 0 turns clipping off
+    seed: int
 
     def __post_init__(self) -> None:
         if (self.epochs is None) == (self.steps is None):
@@ -73,6 +81,7 @@ class TrainSettings:
 @dataclass
 class TrainResult:
     loss_curve: list[float] = field(default_factory=list)
+    val_curve: list[list[float]] = field(default_factory=list)  # [images_seen, probe value] at curve_steps
     train_time_s: float = 0.0
     images_seen: int = 0
     steps: int = 0
@@ -89,9 +98,20 @@ def downsample_curve(values: list[float], points: int = LOSS_CURVE_POINTS) -> li
     return [round(sum(values[a:b]) / (b - a), 5) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+def curve_steps(total: int, points: int) -> list[int]:
+    """``points`` step counts spread evenly over ``total`` steps, the last one ``total`` (fewer if total is small)."""
+    return sorted({max(1, round(total * (i + 1) / points)) for i in range(points)}) if points > 0 else []
+
+
 def train(model: nn.Module, train_set: Dataset, settings: TrainSettings, *, progress: bool = True,
-          device: str = "cpu", desc: str = "train", scale: Scale | None = None) -> TrainResult:
-    """Train ``model`` in place on ``train_set`` for the budget in ``settings``; returns the loss curve and counts.
+          device: str = "cpu", desc: str = "train", scale: Scale | None = None,
+          probe: Callable[[nn.Module], float] | None = None, curve_points: int = 0) -> TrainResult:
+    """Train ``model`` in place on ``train_set`` for the budget in ``settings``; returns the curves and counts.
+
+    ``probe(model)`` (called in eval mode, no gradients, by every process) runs at ``curve_steps(total,
+    curve_points)`` except the last, which is the end of training and left to the caller's final evaluation;
+    its values go to ``TrainResult.val_curve`` as ``[images_seen, value]`` (and into checkpoints, so a resumed
+    run keeps its curve). It draws no random numbers: training is unchanged.
 
     ``scale`` (scale.py) brings the recipe's optimizer, schedule, loss and Mixup/EMA (parts.py), AMP and DDP
     (runtime.py) and checkpoints (preemption.py); None is the quick recipe with ``settings``' values.
@@ -109,6 +129,7 @@ def train(model: nn.Module, train_set: Dataset, settings: TrainSettings, *, prog
     runner = runtime.prepare(model)
     parts = build_parts(model, scale.recipe, num_classes=scale.num_classes, steps_per_epoch=per_epoch,
                         total_steps=total)
+    probe_at = set(curve_steps(total, curve_points)[:-1]) if probe is not None else set()
     done = Progress()
     resumed = scale.preemption.resume(model, parts, runtime, done) if scale.preemption is not None else 0
     model.train()
@@ -137,12 +158,23 @@ def train(model: nn.Module, train_set: Dataset, settings: TrainSettings, *, prog
             bar.update(1)
             if done.steps % 10 == 0 or done.steps == total:
                 bar.set_postfix(loss=f"{value:.3f}")
+            if done.steps in probe_at:
+                done.val_curve.append([done.images_seen, _probe(model, probe)])
             if done.steps == total:
                 break
             if scale.preemption is not None and scale.preemption.due(epoch_end=done.steps % per_epoch == 0):
                 done.train_time_s = time.perf_counter() - start
                 scale.preemption.save(model, parts, runtime, done)
     bar.close()
-    return TrainResult(loss_curve=downsample_curve(done.losses), train_time_s=time.perf_counter() - start,
+    return TrainResult(loss_curve=downsample_curve(done.losses), val_curve=done.val_curve, train_time_s=time.perf_counter() - start,
                        images_seen=done.images_seen, steps=done.steps, epochs=done.steps / per_epoch,
                        resumed_from_step=resumed, ema=parts.ema.module if parts.ema is not None else None)
+
+
+@torch.no_grad()
+def _probe(model: nn.Module, probe: Callable[[nn.Module], float]) -> float:
+    model.eval()
+    try:
+        return float(probe(model))
+    finally:
+        model.train()

@@ -2,8 +2,8 @@
 and pick it up again when the same cell runs again.
 
 The state is everything the next step depends on: model, optimizer, lr schedule, grad scaler, EMA, every
-process's RNG states, the step (which fixes the epoch and the batch within it, loader.py) and the loss
-history. Restoring all of it makes a resumed run on CPU give exactly the numbers of an uninterrupted one.
+process's RNG states, the step (which fixes the epoch and the batch within it, loader.py), the loss history
+and the validation curve so far. Restoring all of it makes a resumed run on CPU give exactly the numbers of an uninterrupted one.
 Rank 0 decides when to save (all processes must join: the RNG states are gathered) and writes the file.
 """
 
@@ -31,6 +31,7 @@ class Progress:
     images_seen: int = 0
     train_time_s: float = 0.0
     losses: list[float] = field(default_factory=list)
+    val_curve: list[list[float]] = field(default_factory=list)  # [images_seen, top-1 %] probed so far
 
 
 @dataclass
@@ -56,6 +57,7 @@ class Preemption:
         progress.steps, progress.images_seen = state["steps"], state["images_seen"]
         progress.train_time_s = state["train_time_s"]
         progress.losses = state["losses"].tolist()
+        progress.val_curve = [[int(seen), top1] for seen, top1 in state["val_curve"].tolist()]
         self._last = time.monotonic()
         return progress.steps
 
@@ -74,6 +76,7 @@ class Preemption:
                 "steps": progress.steps, "images_seen": progress.images_seen,
                 "train_time_s": progress.train_time_s,
                 "losses": torch.tensor(progress.losses, dtype=torch.float64),
+                "val_curve": torch.tensor(progress.val_curve, dtype=torch.float64).reshape(-1, 2),
             }
             save_checkpoint(self.path, state)
         self._last = time.monotonic()
