@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from pvtlab.grid.cells import expand
+from pvtlab.grid.plan import available_cpus
 from pvtlab.grid.queue import Queue
 from pvtlab.grid.results import ResultsFile
 from pvtlab.grid.spec import read_spec
@@ -114,6 +115,9 @@ def test_kill_9_a_worker_mid_cell_then_resume(tmp_path):
     timed = [row for row in rows.values() if row["group"] == "throughput"]
     assert len(timed) == 1 and not timed[0]["worker"].endswith(f":{victim}")
     assert timed[0]["timed_alone"] == "true" and timed[0]["concurrent_cells"] == "0"
+    # Alone on the machine, a timed cell times on all of its cores; counted cells keep their worker's share.
+    assert timed[0]["threads"] == str(available_cpus())
+    assert {row["threads"] for row in rows.values() if row["group"] == "params"} == {str(max(1, available_cpus() // 2))}
 
 
 def _owner_of_running(results: Path, name: str, group: str, timeout: float = 120) -> int:

@@ -240,3 +240,14 @@ def test_accuracy_defaults_to_three_seeds_and_checks_its_new_keys():
                                ("checkpoint_every_s", -1, "accuracy.checkpoint_every_s=-1")]:
         with pytest.raises(UserInputError, match=re.escape(needle)):
             spec_of(models=["pvt_v2_b0"], accuracy={"data": {"name": "synthetic"}, key: value})
+
+
+def test_timed_cells_get_the_whole_machine_unless_threads_are_pinned(tmp_path):
+    from pvtlab.grid.plan import Options, available_cpus, plan
+
+    spec = tmp_path / "t.yaml"
+    spec.write_text("models: [pvt_nano]\nmeasure: [params]\nresolutions: [64]\n")
+    assert plan(Options(spec_path=spec, workers=2)).timed_threads == available_cpus()
+    pinned = plan(Options(spec_path=spec, workers=2, threads=1))
+    assert (pinned.threads, pinned.timed_threads) == (1, 1)
+    assert plan(Options(spec_path=spec, worker=True, threads=1, timed_threads=3)).timed_threads == 3  # a parent's

@@ -78,6 +78,7 @@ def build_parser(probe: bool = False) -> argparse.ArgumentParser:
                              "The journal file needs none: a dead local worker's cell is re-queued at once")
     parser.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     parser.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--timed-threads", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--workers-in-run", type=int, help=argparse.SUPPRESS)
     return parser
 
@@ -152,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
                        threads=args.threads, worker=args.worker, retry_failed=args.retry_failed,
                        dry_run=args.dry_run, device=args.device, grace_s=args.grace_s, report=not args.no_report,
                        verbose=args.verbose,
-                       parent_pid=args.parent_pid, workers_in_run=args.workers_in_run, argv=tuple(argv))
+                       parent_pid=args.parent_pid, workers_in_run=args.workers_in_run, timed_threads=args.timed_threads,
+                       argv=tuple(argv))
         return run(opts)
     except UserInputError as exc:
         message = " ".join(str(exc).split())

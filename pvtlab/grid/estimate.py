@@ -65,10 +65,10 @@ def seconds(cell: Cell, threads: int = 1) -> float:
     return fixed + variable / max(1.0, threads ** 0.8)
 
 
-def wall_time(cells: list[Cell], threads: int, workers: int) -> float:
+def wall_time(cells: list[Cell], threads: int, workers: int, timed_threads: int | None = None) -> float:
     """Estimated wall time of running ``cells``: timed cells one after another (each runs alone on the
-    machine), the others spread over the workers."""
-    timed = sum(seconds(c, threads) for c in cells if c.timed)
+    machine, on ``timed_threads``), the others spread over the workers."""
+    timed = sum(seconds(c, timed_threads or threads) for c in cells if c.timed)
     return timed + makespan([seconds(c, threads) for c in cells if not c.timed], workers)
 
 
@@ -90,7 +90,7 @@ def dry_run(the_plan: Plan, opts: Options, out: TextIO) -> int:
     """One line per group (cells, to run, done, failed, estimated time), how many rows of cells.csv the spec
     no longer has (a run marks them stale), and with ``--verbose`` every cell in a table sized to its contents;
     runs and writes nothing."""
-    grid, threads, workers = the_plan.grid, the_plan.threads, opts.workers
+    grid, threads, timed, workers = the_plan.grid, the_plan.threads, the_plan.timed_threads, opts.workers
     results = ResultsFile(the_plan.results_dir)
     rows = results.by_id()
     table: list[tuple[str, ...]] = []
@@ -99,7 +99,7 @@ def dry_run(the_plan: Plan, opts: Options, out: TextIO) -> int:
         status = rows.get(cell.cell_id, {}).get("status") or "to run"
         if status == "failed" and opts.retry_failed:
             status = "retry"
-        cost = seconds(cell, threads)
+        cost = seconds(cell, timed if cell.timed else threads)
         group = per_group.setdefault(cell.group, {"cells": 0, "ok": 0, "failed": 0, "to_run": []})
         group["cells"] += 1
         group["ok"] += status == "ok"
@@ -114,7 +114,7 @@ def dry_run(the_plan: Plan, opts: Options, out: TextIO) -> int:
     for name, group in per_group.items():
         left += group["to_run"]
         print(f"{name:12}{group['cells']:>6}{len(group['to_run']):>8}{group['ok']:>6}{group['failed']:>8}"
-              f"{duration(wall_time(group['to_run'], threads, workers)):>12}", file=out)
+              f"{duration(wall_time(group['to_run'], threads, workers, timed)):>12}", file=out)
     to_run = len(left)
     done = sum(g["ok"] for g in per_group.values())
     failed = sum(g["failed"] for g in per_group.values())
@@ -122,8 +122,8 @@ def dry_run(the_plan: Plan, opts: Options, out: TextIO) -> int:
     stale = sum(cid not in ids for cid in rows)
     print(f"\n{len(grid.cells)} cells: {to_run} to run, {done} done, {failed} failed"
           f"{' (--retry-failed reruns them)' if failed and not opts.retry_failed else ''}; estimated "
-          f"{duration(wall_time(left, threads, workers))} on {workers} worker(s) x {threads} thread(s), timed "
-          f"cells one at a time (a rough guide)",
+          f"{duration(wall_time(left, threads, workers, timed))} on {workers} worker(s) x {threads} thread(s), "
+          f"timed cells one at a time on {timed} thread(s) (a rough guide)",
           file=out)
     if stale:
         print(f"{stale} row(s) of {results.path} are not cells of this spec; a run keeps them, "

@@ -105,6 +105,7 @@ def _spawn(the_plan: Plan, opts: Options, index: int, logs: Path) -> subprocess.
     """A worker process of this run, in its own session so that only this process sees Ctrl-C."""
     command = [sys.executable, "-m", "pvtlab.grid.cli", "--grid", str(opts.spec_path), "--worker",
                "--results-dir", str(opts.results_root), "--device", opts.device, "--threads", str(the_plan.threads),
+               "--timed-threads", str(the_plan.timed_threads),
                "--grace-s", str(opts.grace_s), "--parent-pid", str(os.getpid()),
                "--workers-in-run", str(opts.workers)]
     if opts.storage is not None:

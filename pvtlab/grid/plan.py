@@ -38,6 +38,7 @@ class Options:
     poll_s: float = 1.0
     parent_pid: int | None = None
     workers_in_run: int | None = None
+    timed_threads: int | None = None  # set by a parent for its workers; None: decided in ``plan``
     argv: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -47,6 +48,9 @@ class Plan:
     results_dir: Path
     storage: StorageSpec
     threads: int  # per worker
+    # A timed cell has the machine to itself (hostlock.py), so it times on all of the machine's cores, not its
+    # worker's share; --threads N pins both. The row records the threads it ran with.
+    timed_threads: int = 1
 
 
 def available_cpus() -> int:
@@ -89,4 +93,5 @@ def plan(opts: Options) -> Plan:
     storage = parse_storage(opts.storage, results_dir)
     workers = 1 if opts.worker else opts.workers
     threads = opts.threads if opts.threads is not None else max(1, available_cpus() // workers)
-    return Plan(grid=grid, results_dir=results_dir, storage=storage, threads=threads)
+    timed = opts.timed_threads or (opts.threads if opts.threads is not None else available_cpus())
+    return Plan(grid=grid, results_dir=results_dir, storage=storage, threads=threads, timed_threads=timed)

@@ -80,7 +80,7 @@ def run_grid(the_plan: Plan, opts: Options, out: TextIO, err: TextIO) -> int:
           f"on {opts.device}; storage: {the_plan.storage.description}", file=err, flush=True)
     if not start.running + start.waiting:
         return _finish(the_plan, opts, queue, results, None, out, err, 0)
-    estimate = wall_time(_left(grid.cells, queue), the_plan.threads, workers)
+    estimate = wall_time(_left(grid.cells, queue), the_plan.threads, workers, the_plan.timed_threads)
     run_here = run_inline if workers == 1 else run_spawned
     code = run_here(the_plan, opts, queue, results, start, estimate, err)
     if code == EXIT_INTERRUPTED:

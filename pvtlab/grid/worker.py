@@ -174,7 +174,8 @@ def cell_runner(the_plan: Plan, opts: Options, workers: int | None) -> Callable[
         checkpoint = checkpoints / f"{claim.cell.cell_id}.pt" if claim.cell.group == "accuracy" else None
         if checkpoint is not None:
             checkpoints.mkdir(parents=True, exist_ok=True)
-        return run_cell(claim.cell, study=name, spec_hash=claim.spec_hash, device=device, threads=threads,
-                        workers=workers, checkpoint=checkpoint)
+        return run_cell(claim.cell, study=name, spec_hash=claim.spec_hash, device=device,
+                        threads=the_plan.timed_threads if claim.cell.timed else threads, workers=workers,
+                        checkpoint=checkpoint)
 
     return run_one
