@@ -9,7 +9,7 @@ from pvtlab.errors import UserInputError
 
 def test_synthetic_defaults_and_counts():
     train, val, num_classes = build_datasets({"name": "synthetic", "num_train": 40, "num_val": 24}, 32, seed=0)
-    assert (len(train), len(val), num_classes) == (40, 24, 16)
+    assert (len(train), len(val), num_classes) == (40, 24, 8)
     _, default_val, _ = build_datasets({"name": "synthetic", "num_train": 1}, 16, seed=0)
     assert len(default_val) == SYNTHETIC_DEFAULTS["num_val"]
 

@@ -47,7 +47,7 @@ def test_same_seed_same_images_and_prefix_property():
     assert torch.equal(c_img, a_img[:130]) and torch.equal(c_lab, a_lab[:130])
     d_img, _, _ = render(200, 32, seed=8)
     assert not torch.equal(a_img, d_img)
-    assert torch.equal(a_lab, 4 * a_fac["quadrant"] + 2 * a_fac["zigzag"] + a_fac["left"])
+    assert torch.equal(a_lab, 2 * a_fac["quadrant"] + a_fac["left"])
 
 
 @pytest.mark.parametrize("size", [16, 33, 64, 97])
@@ -122,9 +122,9 @@ def test_too_small_image_size_is_a_user_error():
 
 
 def test_factor_accuracy_decodes_predicted_classes():
-    factors = {"quadrant": torch.tensor([0, 3]), "zigzag": torch.tensor([1, 0]), "left": torch.tensor([1, 1])}
-    predictions = torch.tensor([0 * 4 + 1 * 2 + 0, 3 * 4 + 1 * 2 + 1])  # image 0: left wrong; image 1: zigzag wrong
-    assert factor_accuracy(predictions, factors) == {"quadrant": 100.0, "zigzag": 50.0, "left": 50.0}
+    factors = {"quadrant": torch.tensor([0, 3]), "left": torch.tensor([1, 1])}
+    predictions = torch.tensor([0 * 2 + 0, 2 * 2 + 1])  # image 0: left wrong; image 1: quadrant wrong
+    assert factor_accuracy(predictions, factors) == {"quadrant": 50.0, "left": 50.0}
 
 
 def _swap_quadrants(x: torch.Tensor) -> torch.Tensor:

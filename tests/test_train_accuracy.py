@@ -23,9 +23,9 @@ def _tiny(**overrides) -> pvtlab.PVTConfig:
 
 
 def test_tiny_model_learns_the_synthetic_task_well_above_chance():
-    # Measured: top-1 41.4 % (seeds 1, 2: 49.6, 42.0) after 3 epochs = 96 steps, ~2 CPU-s; chance 6.25 %.
+    # Measured: top-1 70.3 % (seed 1: 74.6) after 3 epochs = 96 steps; chance 12.5 %.
     row = run_accuracy(_tiny(), DATA, epochs=3, seed=0, lr=3e-3, **FAST)
-    assert row["top1_acc"] > 20.0, row
+    assert row["top1_acc"] > 40.0, row
     assert row["top5_acc"] > row["top1_acc"]
     assert row["loss_curve"][-1] < row["loss_curve"][0] - 0.5
     curve = row["val_curve"]  # learning curve: >= 8 points, increasing images seen, ends at the final top-1
@@ -64,7 +64,7 @@ def test_drop_path_and_class_count_reach_the_model():
     result = fit(_tiny(), {"name": "synthetic", "num_train": 32, "num_val": 16}, image_size=32, seed=0, steps=1,
                  batch_size=32, drop_path=0.2, threads=1)
     assert result.model.config.drop_path_rate == 0.2
-    assert result.model.config.num_classes == 16 and result.model.config.img_size == 32
+    assert result.model.config.num_classes == 8 and result.model.config.img_size == 32
 
 
 def test_threads_are_restored():
