@@ -146,26 +146,33 @@ def _path_configs(spec_file: Path) -> list:
     return [entries[name].config for name in spec.path]
 
 
-@pytest.mark.parametrize("name", ["default.yaml", "paper_table6.yaml"])
+@pytest.mark.parametrize("name", ["default.yaml", "paper_table6.yaml", "cifar10.yaml", "digits.yaml"])
 def test_paper_path_end_points_equal_the_presets(name):
-    v1, ope, b2, b2_li = _path_configs(ABLATIONS / name)
+    path = _path_configs(ABLATIONS / name)
+    v1, ope, b2, b2_li = path[0], path[1], path[-2], path[-1]
     assert v1 == get_config("pvt_v1_small")
     assert ope == get_config("pvt_v1_small", patch_embed="overlap")
     assert b2 == get_config("pvt_v2_b2") and b2_li == get_config("pvt_v2_b2_li")
-    # +CFFN is +OPE plus CFFN and the v2 style choices B2 comes with, nothing else
-    changed = {f for f in STYLE_FIELDS + SIZE_FIELDS if getattr(ope, f) != getattr(b2, f)}
-    assert changed == {"pos_embed", "ffn", "head_pool", "stage_norm", "conv_init"}
+    # Each step's change: +OPE, (the v2 head, norms and init, where the path splits it out), +CFFN, +LSRA
+    expected = [{"patch_embed"}] + ([{"head_pool", "stage_norm", "conv_init"}] if len(path) == 5 else []) + [
+        {"pos_embed", "ffn"} | (set() if len(path) == 5 else {"head_pool", "stage_norm", "conv_init"}),
+        {"attention", "ffn_relu"}]
+    changes = [{f for f in STYLE_FIELDS + SIZE_FIELDS if getattr(a, f) != getattr(b, f)} for a, b in zip(path, path[1:])]
+    assert changes == expected
 
 
-def test_default_grid_has_the_full_factorial_and_two_seeds():
+def test_default_grid_has_the_full_factorial_three_seeds_and_timed_costs_for_every_variant():
     spec = read_spec(ABLATIONS / "default.yaml")
     grid = expand(spec, "cpu", dict(spec.accuracy.data))
     factorial = {c.variant for c in grid.cells if c.in_factorial and c.group == "flops"}
     assert len(factorial) == 8
-    assert len(spec.accuracy.seeds) >= 2
+    assert len(spec.accuracy.seeds) >= 3
     assert max(spec.resolutions["flops"]) >= 768  # where linear SRA's advantage shows
     steps = sorted({c.path_step for c in grid.cells if c.path_step is not None})
-    assert steps == [0, 1, 2, 3]
+    assert steps == [0, 1, 2, 3, 4]
+    for group in ("memory", "throughput"):  # costs for every variant at two sizes: the factorial gets cost effects
+        timed = {(c.variant, c.resolution) for c in grid.cells if c.group == group and c.in_factorial}
+        assert len(timed) == 8 * len(spec.resolutions[group]) and len(spec.resolutions[group]) >= 2
 
 
 @pytest.mark.parametrize("spec_file", sorted(ABLATIONS.glob("*.yaml")), ids=lambda p: p.name)

@@ -7,9 +7,9 @@ model/variant names are labels, not identity.
 
 Settings are *resolved* before hashing: every keyword argument of the function the cell is passed to
 (``pvtlab.measure.measure`` or ``pvtlab.train.run_accuracy``) with its default read from that function's
-signature (batch_size None -> ``pvtlab.measure.DEFAULT_BATCH`` of the device, no budget ->
-``pvtlab.train.DEFAULT_EPOCHS``). Spelling a default out therefore leaves the id alone, and changing a
-default in code gives new ids, so old rows go stale instead of passing as measured with the new setting.
+signature (batch_size None -> ``pvtlab.measure.DEFAULT_BATCH`` of the device), and for accuracy cells the
+training recipe as ``pvtlab.train.resolve_recipe`` resolves it. Spelling a default out leaves the id alone, and
+changing a default in code gives new ids, so old rows go stale instead of passing as measured with the new setting.
 Arguments that do not shape a result (threads, progress, timeouts, checkpointing) are left out.
 """
 
