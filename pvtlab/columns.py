@@ -118,6 +118,8 @@ MEASUREMENTS: dict[str, Column] = {
     "images_seen": Column("int", "images", "training images processed", A),
     "epochs": Column("float", "", "training epochs completed (fractional for a step budget)", A),
     "loss_curve": Column("str", "", "training loss as a JSON list of up to 100 bucket means, in order", A),
+    "num_classes": Column("int", "", "classes of the data the cell trained on: chance top-1 is 100 / num_classes %",
+                          A),
     "recipe": Column("str", "", "training recipe: quick (the laptop proxy) or paper (the papers' ImageNet "
                                 "recipe from timm parts)", A),
     "recipe_json": Column("str", "", "the resolved training recipe as JSON (every value the run used)", A),

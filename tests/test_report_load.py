@@ -106,9 +106,10 @@ def _config(model: str, toggles: tuple[str, str, str]) -> str:
 
 
 def _accuracy_config(base_model: str, toggles: tuple[str, str, str]) -> str:
-    """The small training model with the full-size variant's toggles and style, ACC_CLASSES classes."""
+    """The small training model with the full-size variant's toggles and style, as the grid writes it (the preset's
+    1000 classes: the classes it trained on are the row's num_classes)."""
     style = get_config(base_model, **_fields(toggles)).to_dict()
-    return json.dumps(get_config(ACC_MODEL, num_classes=ACC_CLASSES, **{f: style[f] for f in STYLE_FIELDS})
+    return json.dumps(get_config(ACC_MODEL, **{f: style[f] for f in STYLE_FIELDS})
                       .to_dict(), sort_keys=True)
 
 
@@ -138,7 +139,7 @@ def _cost_rows(model: str, variant: str, toggles: tuple[str, str, str], groups: 
 
 
 def _accuracy_rows(base_model: str, variant: str, toggles: tuple[str, str, str], **extra: Any) -> list[dict]:
-    extra = {"config_json": _accuracy_config(base_model, toggles), **extra}
+    extra = {"config_json": _accuracy_config(base_model, toggles), "num_classes": ACC_CLASSES, **extra}
     return [_row("accuracy", ACC_MODEL, variant, toggles, ACC_SIZE, seed=s, top1_acc=accuracy(toggles, s),
                  val_curve=val_curve(accuracy(toggles, s)), base_model=base_model, **extra) for s in SEEDS]
 

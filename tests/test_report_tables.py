@@ -235,7 +235,7 @@ def path_with_a_style_step() -> list[dict]:
     toggles = ("overlap", "pos_embed", "sra")
     config = json.dumps(get_config("pvt_v1_small", patch_embed="overlap", **V2_STYLE).to_dict(), sort_keys=True)
     style = get_config("pvt_v1_small", patch_embed="overlap", **V2_STYLE).to_dict()
-    nano = json.dumps(get_config(ACC_MODEL, num_classes=16, **{f: style[f] for f in STYLE_FIELDS}).to_dict(),
+    nano = json.dumps(get_config(ACC_MODEL, **{f: style[f] for f in STYLE_FIELDS}).to_dict(),
                       sort_keys=True)
     extra = {"in_factorial": "false", "path_step": 2}
     new = _cost_rows("pvt_v1_small", "v1_small+ope+v2style", toggles, ("params", "flops", "memory", "throughput"),

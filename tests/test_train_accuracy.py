@@ -15,7 +15,7 @@ TINY = {"embed_dims": (16, 32, 64, 128), "depths": (1, 1, 1, 1), "mlp_ratios": (
 DATA = {"name": "synthetic", "num_train": 1024, "num_val": 512}
 FAST = {"image_size": 32, "batch_size": 32, "threads": 1, "progress": False}
 ROW_KEYS = {"top1_acc", "top5_acc", "val_loss", "train_time_s", "images_seen", "epochs", "loss_curve", "val_curve",
-            "status", "recipe", "recipe_json", "nproc", "resumed_from_step"}
+            "status", "recipe", "recipe_json", "nproc", "resumed_from_step", "num_classes"}
 
 
 def _tiny(**overrides) -> pvtlab.PVTConfig:

@@ -284,11 +284,13 @@ class Catalog:
 
     @cached_property
     def chance_pct(self) -> float | None:
-        """100 / number of classes of the trained model (from its config), None when nothing trained."""
-        configs = self.group_rows(ACCURACY)["config_json"].dropna()
-        classes = {json.loads(c).get("num_classes") for c in configs}
-        classes.discard(None)
-        return 100.0 / min(classes) if classes and min(classes) > 0 else None
+        """100 / the classes the trained model had (the row's ``num_classes``: the data's, not the preset's
+        1000 in ``config_json``), None when nothing trained. Several data sets: the most classes, lowest chance."""
+        rows = self.group_rows(ACCURACY)
+        if "num_classes" not in rows:
+            return None
+        classes = set(pd.to_numeric(rows["num_classes"], errors="coerce").dropna().astype(int))
+        return 100.0 / max(classes) if classes and max(classes) > 0 else None
 
     @cached_property
     def accuracy_source(self) -> str | None:

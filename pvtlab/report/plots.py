@@ -8,6 +8,7 @@ legends outside the axes and point labels off every other text.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 
@@ -96,7 +97,10 @@ def _accuracy_point(catalog: Catalog, member: Member) -> tuple | None:
     row = catalog.rows.iloc[member.acc[0]]
     if pd.isna(row["config_json"]):
         return None
-    gmacs = catalog.gmacs(str(row["config_json"]), int(row["resolution"]))
+    config = json.loads(str(row["config_json"]))
+    if pd.notna(row.get("num_classes")):  # the head the model trained with: the data's classes, not the preset's
+        config["num_classes"] = int(row["num_classes"])
+    gmacs = catalog.gmacs(json.dumps(config, sort_keys=True), int(row["resolution"]))
     ci = entry.ci if entry.ci is not None else float("nan")
     return gmacs, entry.value, ci, entry.n or 0, member
 

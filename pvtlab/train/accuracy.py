@@ -176,6 +176,7 @@ def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, seed: in
         "epochs": round(result.epochs, 4),
         "loss_curve": result.loss_curve,
         "val_curve": result.val_curve + [[result.images_seen, metrics["top1_acc"]]],
+        "num_classes": num_classes,
         "recipe": recipe.name,
         "recipe_json": json.dumps({**resolved, "train_transform": transform}, sort_keys=True),
         "nproc": world,
