@@ -185,12 +185,9 @@ def default_batch(device: str) -> int:
     """``pvtlab.measure``'s batch when none is given, for ``device``."""
     import torch
 
-    import pvtlab.measure as measure_pkg
+    from pvtlab.measure import DEFAULT_BATCH
 
-    table = getattr(measure_pkg, "DEFAULT_BATCH", None)
-    if table is None:  # older layout: the table lives beside measure() only
-        from pvtlab.measure.record import DEFAULT_BATCH as table
-    return int(table[torch.device(device).type])
+    return int(DEFAULT_BATCH[torch.device(device).type])
 
 
 def accuracy_defaults() -> dict[str, Any]:

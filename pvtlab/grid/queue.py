@@ -56,6 +56,7 @@ from optuna.storages._heartbeat import (
 from optuna.trial import FrozenTrial, TrialState
 
 from pvtlab.errors import UserInputError
+from pvtlab.measure.provenance import worker_name
 
 from .cells import Cell
 from .hostlock import file_lock
@@ -64,11 +65,6 @@ from .storage import Requeue, StorageSpec
 OK, FAILED, INTERRUPTED, DROPPED = "ok", "cell_failed", "interrupted", "dropped"
 # What a cell looks like from the queue: done, failed, running, waiting, or absent (needs enqueueing).
 DONE, FAILED_STATE, RUNNING, WAITING, ABSENT = "done", "failed", "running", "waiting", "absent"
-
-
-def worker_name() -> str:
-    """Host and process id: enough to find the process that ran a cell, on any machine."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pvtlab.layout import CHECKPOINTS_DIR
+from pvtlab.measure.provenance import worker_name
 
 from .cells import RESOLVED_RECIPE, Cell, Grid, canonical_json
 from .hostlock import cell_slot
 from .plan import Options, Plan
-from .queue import Claim, Queue, worker_name
+from .queue import Claim, Queue
 from .results import ResultsFile
 from .storage import retrying
 from .variants import position_of

@@ -77,13 +77,9 @@ def accuracy_figure(catalog: Catalog) -> Figure | None:
             ax.errorbar([x], [y], yerr=None if math.isnan(ci) else [ci], capsize=4, linestyle="none", zorder=2,
                         color=f"C{index % 10}", marker=MARKERS[index % len(MARKERS)],
                         label=f"{member.label} (n={n})")
-        _reference_lines(ax, catalog)
         ax.margins(x=0.15, y=0.12)
-        ax.set_xlabel(f"Compute of the trained model, {catalog.accuracy_source} (GMACs)")
-        ax.set_ylabel("Validation top-1 (%)")
-        ax.set_title(title)
-        ax.grid(True, alpha=0.3)
-        legend_outside(ax, title="bars: 95% CI over seeds (t)")
+        _top1_axes(ax, catalog, title, f"Compute of the trained model, {catalog.accuracy_source} (GMACs)",
+                   legend="bars: 95% CI over seeds (t)")
     fig.suptitle("Accuracy vs the compute of the model that was trained")
     for ax, (_, points) in panels:
         place_labels(ax, [(x, y, _short(member)) for x, y, _, _, member in points])
@@ -191,14 +187,20 @@ def learning_curves_figure(catalog: Catalog) -> Figure | None:
             half = data["ci95_half"].fillna(0.0)
             ax.fill_between(data["images_seen"], data["mean"] - half, data["mean"] + half, color=color, alpha=0.15,
                             linewidth=0)
-        _reference_lines(ax, catalog)
-        ax.set_xlabel(f"Training images seen ({catalog.accuracy_source})")
-        ax.set_ylabel("Validation top-1 (%)")
-        ax.set_title(title)
-        ax.grid(True, alpha=0.3)
-        legend_outside(ax, title="mean, band: 95% CI over seeds")
+        _top1_axes(ax, catalog, title, f"Training images seen ({catalog.accuracy_source})",
+                   legend="mean, band: 95% CI over seeds")
     fig.suptitle("Learning curves: validation top-1 through training")
     return fig
+
+
+def _top1_axes(ax: Axes, catalog: Catalog, title: str, xlabel: str, legend: str) -> None:
+    """What every top-1 panel shares: chance and ceiling lines, labels, grid, and the legend outside the data."""
+    _reference_lines(ax, catalog)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Validation top-1 (%)")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    legend_outside(ax, title=legend)
 
 
 def _band(catalog: Catalog, member: Member) -> tuple[Member, pd.DataFrame] | None:
