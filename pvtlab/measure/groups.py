@@ -88,18 +88,23 @@ def throughput_columns(work: Workload, config: PVTConfig, warmup: int, repeats: 
     """Images/s at the batch (halved on OOM), batch-1 latency percentiles, and the rates against the matmul peak.
 
     Achieved GFLOP/s use the closed-form MACs per image (``analytic_count``: the papers' count). The SDPA kernel is
-    read from one profiled batch-1 inference step after the latency run.
-    """
-    def run(batch: int) -> dict:
-        return measure_throughput(work.with_batch(batch), warmup=warmup, repeats=repeats, time_budget_s=time_budget_s)
+    read from the profiled first warm-up step of the batch-1 latency run.
 
-    timings, batch = with_batch_backoff(run, work.batch_size)
-    infer, train = timings["infer"], timings["train"]
-    single = measure_throughput(work.with_batch(1), ("infer",), warmup=warmup, repeats=repeats,
-                                time_budget_s=time_budget_s, detect_sdpa=True)["infer"]
-    latency = latency_percentiles(single.step_s, (50, 90))
+    The batch-1 run and the matmul peak are inside the unit the out-of-memory back-off retries: after a retry has
+    taken the process to its limit, they allocate too, and their failure is the same out-of-memory.
+    """
     dtype = work.amp_dtype if (work.device_type == "cuda" and work.amp_dtype) else "float32"
-    peak = matmul_peak_flops(work.device, dtype)
+
+    def run(batch: int) -> tuple:
+        timings = measure_throughput(work.with_batch(batch), warmup=warmup, repeats=repeats,
+                                     time_budget_s=time_budget_s)
+        single = measure_throughput(work.with_batch(1), ("infer",), warmup=warmup, repeats=repeats,
+                                    time_budget_s=time_budget_s, detect_sdpa=True)["infer"]
+        return timings, single, matmul_peak_flops(work.device, dtype)
+
+    (timings, single, peak), batch = with_batch_backoff(run, work.batch_size)
+    infer, train = timings["infer"], timings["train"]
+    latency = latency_percentiles(single.step_s, (50, 90))
     macs = analytic_count(config, (work.height, work.width)).macs
     return {"infer_img_per_s_median": infer.img_per_s_median, "infer_img_per_s_iqr": infer.img_per_s_iqr,
             "infer_batch_ms_median": infer.batch_ms_median,
