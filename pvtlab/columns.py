@@ -104,9 +104,9 @@ MEASUREMENTS: dict[str, Column] = {
     "channels_last": Column("bool", "", "model and input in channels_last memory format", T),
     "compile_mode": Column("str", "", "torch.compile mode, empty when not compiled", T),
     "timed_alone": Column("bool", "", "true when no other cell of the grid ran on this machine while this one "
-                                      "was timed", M + T),
+                                      "was timed", T),
     "concurrent_cells": Column("int", "", "cells of the grid running elsewhere on this machine while this one "
-                                          "was timed (0 when alone)", M + T),
+                                          "was timed (0 when alone)", T),
     "top1_acc": Column("float", "%", "top-1 validation accuracy", A),
     "top5_acc": Column("float", "%", "top-5 validation accuracy", A),
     "val_loss": Column("float", "nats", "mean validation cross-entropy (natural log)", A),

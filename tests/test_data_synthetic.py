@@ -50,6 +50,25 @@ def test_same_seed_same_images_and_prefix_property():
     assert torch.equal(a_lab, 2 * a_fac["quadrant"] + a_fac["left"])
 
 
+def test_rendered_sets_are_kept_per_process_within_the_byte_budget(monkeypatch):
+    from pvtlab.data import synthetic
+
+    monkeypatch.setattr(synthetic, "_rendered", type(synthetic._rendered)())
+    first = SyntheticDataset(64, 32, seed=11)
+    again = SyntheticDataset(64, 32, seed=11)
+    assert again.images is first.images  # not rendered twice
+    assert torch.equal(first.images, render(64, 32, seed=11)[0])
+    one_set = first.images.numel()
+    monkeypatch.setattr(synthetic, "CACHE_BYTES", 2 * one_set)
+    SyntheticDataset(64, 32, seed=12)
+    SyntheticDataset(64, 32, seed=11)  # used last: kept when the next set pushes the oldest out
+    SyntheticDataset(64, 32, seed=13)
+    assert list(synthetic._rendered) == [(64, 32, 11), (64, 32, 13)]
+    monkeypatch.setattr(synthetic, "CACHE_BYTES", one_set - 1)
+    SyntheticDataset(64, 32, seed=14)  # bigger than the whole budget: not kept
+    assert (64, 32, 14) not in synthetic._rendered
+
+
 @pytest.mark.parametrize("size", [16, 33, 64, 97])
 def test_any_size_renders_every_object(size):
     images, labels, factors = render(64, size, seed=1)

@@ -82,6 +82,14 @@ def test_device_is_part_of_timed_cells_only():
     assert not timed_ids[0] & timed_ids[1]
 
 
+def test_only_throughput_cells_run_alone_and_memory_keeps_its_settings():
+    raw = dict(models=["pvt_v2_b0"], measure=["params", "memory", "throughput"], resolutions=[64])
+    cells = {c.group: c for c in expand(spec_of(**raw), "cpu").cells}
+    assert [group for group, cell in cells.items() if cell.timed] == ["throughput"]
+    assert cells["memory"].settings["batch_size"] == 8 and cells["memory"].settings["device"] == "cpu"
+    assert cells["params"].settings == {}
+
+
 def test_accuracy_cells_use_the_training_size_with_the_variant_style():
     spec = spec_of(models=["pvt_v1_small"], factorial={"attention": ["sra", "linear_sra"]},
                    variants={"b2": {"preset": "pvt_v2_b2"}},

@@ -79,6 +79,15 @@ def test_throughput_row():
     assert row["timed_alone"] is None and row["concurrent_cells"] is None  # only a grid knows what else ran
 
 
+def test_at_batch_one_the_inference_timing_is_the_latency_run():
+    """Batch 1 times inference once and reads the latency percentiles off those steps; a larger batch times a
+    separate batch-1 run, so its latency is not its per-batch time."""
+    row = measure("throughput", NANO, 48, batch_size=1, **FAST)
+    assert row["status"] == "ok", row["error"]
+    assert row["latency_b1_ms_p50"] == row["infer_batch_ms_median"]  # the same steps' median
+    assert row["sdpa_backend"] in ("cpu-flash", "math")
+
+
 def test_provenance_names_versions_device_and_commit():
     row = provenance("cpu", threads=3, dtype="bfloat16")
     assert set(row) == set(PROVENANCE_COLUMNS)

@@ -80,6 +80,16 @@ def test_bad_config_value_names_field_value_and_allowed(field, value, allowed):
         PVTConfig(**{field: value})
 
 
+@pytest.mark.parametrize("name, side", [("pvt_v2_b2", 224), ("pvt_nano", 48)])
+def test_linear_sra_pools_to_the_key_grid_sra_keeps(name, side):
+    """P = 7 is B2's SRA key grid at 224 px in every stage; pvt_nano's P = 3 is its SRA key grid in stages 1-3 at
+    the default grid's 48 px (stage 4 is 2 x 2 there), so at proxy scale the two attentions keep as many keys."""
+    config = pvtlab.get_config(name)
+    grids = config.stage_grids(side, side)
+    sra_keys = [h // r for (h, _), r in zip(grids, config.sr_ratios)]
+    assert sra_keys[:3] == [config.pool_size] * 3
+
+
 def test_config_is_frozen():
     cfg = PVTConfig()
     with pytest.raises(Exception):

@@ -30,8 +30,11 @@ from .variants import Entry, resolve_entries
 
 # Groups whose result depends on the device they run on; params and FLOPs do not.
 DEVICE_GROUPS = ("memory", "throughput", "accuracy")
-# Groups timed on the machine: they run alone on it (see hostlock.py) and take the measurement settings.
-TIMED_GROUPS = ("memory", "throughput")
+# Groups measured by pvtlab.measure on the device, whose result its settings (batch, repeats, ...) shape.
+SETTINGS_GROUPS = ("memory", "throughput")
+# Groups timed on the machine: they run alone on it, on all its cores (see hostlock.py). Memory is not one: its
+# peak is the measuring process's own high-water mark, which other processes do not move.
+TIMED_GROUPS = ("throughput",)
 
 # Arguments the grid sets itself (per cell) and arguments that do not change a result: neither is an option a
 # spec sets in measure_options/accuracy.options, nor part of a cell id.
@@ -171,7 +174,7 @@ def measure_settings(group: str, device: str, options: dict[str, Any]) -> dict[s
 
     Parameter and FLOP counts depend on none of them, so their settings are empty whatever a spec says
     (the options still reach ``measure``; see ``call_options``)."""
-    if group not in TIMED_GROUPS:
+    if group not in SETTINGS_GROUPS:
         return {}
     from pvtlab.measure import measure
 

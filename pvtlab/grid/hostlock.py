@@ -4,7 +4,7 @@ The kernel drops a lock when its holder dies, even by ``kill -9``, so a crashed 
 locked. All of this is host-local by nature: it coordinates the processes of one machine, which is exactly
 what sharing a CPU (or a GPU) needs; the grid's queue across machines lives in the Optuna storage.
 
-Timed cells (memory, throughput) run alone on their machine. Every cell of a study takes the study's *run*
+Timed cells (throughput) run alone on their machine. Every cell of a study takes the study's *run*
 lock: shared for a cell that is only counted or trained, exclusive for a timed one, so a timed cell waits for
 the cells in flight to finish and keeps new ones off the machine while it times. A *gate* lock in front of it
 makes this fair: a timed cell closes the gate (exclusive) before it queues for the run lock, and other cells

@@ -78,16 +78,18 @@ def measure_throughput(work: Workload, kinds: tuple[str, ...] = ("infer", "train
                        detect_sdpa: bool = False) -> dict[str, TimingResult]:
     """Time each step kind on one prepared model (inference first: training changes the weights).
 
-    ``detect_sdpa``: the first warm-up step runs under the profiler to name the attention kernel (with
-    ``warmup=0`` that profiled step is still run, untimed, before the timed ones).
+    ``detect_sdpa``: the first warm-up step of the first kind runs under the profiler to name the attention
+    kernel (with ``warmup=0`` that profiled step is still run, untimed, before the timed ones). Only the first:
+    the forward pass is where attention runs, and profiling a training step of a full-size model costs seconds.
     """
     prep = prepare(work)
     try:
         results = {}
         for kind in kinds:
             step = make_step(kind, prep, work)
-            backend = detect_sdpa_backend(step) if detect_sdpa else None
-            times = time_step(step, device=work.device, warmup=max(0, warmup - 1) if detect_sdpa else warmup,
+            profiled = detect_sdpa and kind == kinds[0]
+            backend = detect_sdpa_backend(step) if profiled else None
+            times = time_step(step, device=work.device, warmup=max(0, warmup - 1) if profiled else warmup,
                               repeats=repeats, time_budget_s=time_budget_s)
             results[kind] = TimingResult(tuple(times), work.batch_size, backend)
         return results
