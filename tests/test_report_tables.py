@@ -20,6 +20,7 @@ from test_report_load import (
     fail,
     synthetic_rows,
     throughput,
+    val_curve,
     write_cells,
 )
 
@@ -377,3 +378,15 @@ def test_a_path_change_with_a_ci_including_zero_says_how_many_seeds_would_resolv
     diff = paired_difference([0.5 + swing[s] for s in SEEDS], [0.0] * len(SEEDS))
     [warning] = [n for n in table.notes if n.startswith("Warning: step 3")]
     assert f"about {seeds_to_resolve(diff['std'], diff['mean'])} seeds" in warning
+
+
+def test_a_path_change_of_sample_efficiency_with_a_ci_including_zero_is_warned_too(tmp_path: Path) -> None:
+    rows = synthetic_rows(factorial_costs=False)
+    swing = {0: -6.0, 1: 8.0, 2: 2.0}  # B2-Li's curves swing by seed; its final top-1 does not
+    for row in rows:
+        if row["group"] == "accuracy" and row["variant"] == "pvt_v2_b2_li":
+            row["val_curve"] = val_curve(row["top1_acc"] + swing[row["seed"]])
+    [table] = path_tables(cells_of(tmp_path, rows))
+    warnings = [n for n in table.notes if n.startswith("Warning: step 3")]
+    assert len(warnings) == 1 and "changes sample efficiency by" in warnings[0]
+    assert "seeds would give a CI half-width below the change's size" in warnings[0]

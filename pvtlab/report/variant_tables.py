@@ -124,20 +124,24 @@ def _paired_change(catalog: Catalog, entry: Entry, member: Member, before: Membe
 
 
 def _delta_warning(catalog: Catalog, member: Member, before: Member) -> list[str]:
-    """A warning where a step's paired top-1 change has a CI that includes 0, with the seeds that would resolve it."""
-    now, then = catalog.seed_values(member)[0], catalog.seed_values(before)[0]
-    shared = now.index.intersection(then.index)
-    if len(shared) < 2:
-        return []
-    diff = paired_difference(now[shared].to_numpy(), then[shared].to_numpy())
-    if diff["ci95_half"] < abs(diff["mean"]):
-        return []
-    need = seeds_to_resolve(diff["std"], diff["mean"])
-    seeds = f"about {need} seeds" if need else "no feasible number of seeds"
-    return [(f"Warning: step {member.step} ({member.setting}) changes top-1 by "
-             f"{number(diff['mean'], 2, signed=True)} ± {number(diff['ci95_half'], 2)} pp (paired, n={diff['n']}), a "
-             f"CI that includes 0; at the per-seed spread observed (sd {number(diff['std'], 2)} pp), {seeds} would "
-             "give a CI half-width below the change's size.")]
+    """A warning where a step's paired change of top-1 or of sample efficiency has a CI that includes 0, with the
+    seeds that would resolve it (as the effects tables warn for both)."""
+    out = []
+    for column, metric in (("top1_acc", "top-1"), (EFFICIENCY, "sample efficiency")):
+        now, then = catalog.seed_values(member, column)[0], catalog.seed_values(before, column)[0]
+        shared = now.index.intersection(then.index)
+        if len(shared) < 2:
+            continue
+        diff = paired_difference(now[shared].to_numpy(), then[shared].to_numpy())
+        if diff["ci95_half"] < abs(diff["mean"]):
+            continue
+        need = seeds_to_resolve(diff["std"], diff["mean"])
+        seeds = f"about {need} seeds" if need else "no feasible number of seeds"
+        out.append(f"Warning: step {member.step} ({member.setting}) changes {metric} by "
+                   f"{number(diff['mean'], 2, signed=True)} ± {number(diff['ci95_half'], 2)} pp (paired, "
+                   f"n={diff['n']}), a CI that includes 0; at the per-seed spread observed (sd "
+                   f"{number(diff['std'], 2)} pp), {seeds} would give a CI half-width below the change's size.")
+    return out
 
 
 def accuracy_warnings(catalog: Catalog, member: Member, name: str) -> list[str]:
