@@ -40,7 +40,8 @@ from pvtlab.grid.cells import expand
 from pvtlab.grid.spec import read_spec
 from pvtlab.models import build_model
 from pvtlab.stats import summarize
-from pvtlab.train.accuracy import EVAL_BATCH, default_settings, fit
+from pvtlab.train.accuracy import default_settings, fit
+from pvtlab.train.evaluate import EVAL_BATCH
 
 ROOT = Path(__file__).resolve().parents[1]
 
