@@ -29,6 +29,7 @@ from pvtlab.report import Catalog, build_figures, current, load, plot_complexity
 from pvtlab.report.effects import effect_sets
 from pvtlab.report.figures import drawn_texts, text_box
 from pvtlab.report.plots import (
+    _macs_unit,
     accuracy_figure,
     effects_figure,
     learning_curves_figure,
@@ -101,13 +102,13 @@ def test_a_failed_point_is_named_in_the_legend(catalog: Catalog) -> None:
 def test_accuracy_is_plotted_against_the_trained_models_gmacs(catalog: Catalog) -> None:
     fig = accuracy_figure(catalog)
     path_ax = fig.axes[0]
-    assert "pvt_nano @64 px" in path_ax.get_xlabel() and "(%)" in path_ax.get_ylabel()
+    assert "pvt_nano @64 px (MMACs)" in path_ax.get_xlabel() and "(%)" in path_ax.get_ylabel()
     bars = [c for c in path_ax.containers if c.has_yerr]
     assert len(bars) == len(PATH)
     for step, container in zip(catalog.paths[""], bars):
         row = catalog.rows.iloc[step.acc[0]]
         trained = PVTConfig(**json.loads(row["config_json"])).replace(num_classes=int(row["num_classes"]))
-        expected = analytic_count(trained, ACC_SIZE).macs / 1e9  # its head has the data's classes, not 1000
+        expected = analytic_count(trained, ACC_SIZE).macs / 1e6  # its head has the data's classes, not 1000
         assert container.lines[0].get_xdata()[0] == pytest.approx(expected)
         assert container.lines[0].get_ydata()[0] == pytest.approx(catalog.seed_entry(step).value)
         low, high = path_ax.get_ylim()
@@ -115,6 +116,13 @@ def test_accuracy_is_plotted_against_the_trained_models_gmacs(catalog: Catalog) 
         assert low <= entry.value - entry.ci and entry.value + entry.ci <= high  # bars shown whole
     labels = [a.get_text() for a in path_ax.texts if isinstance(a, Annotation)]
     assert labels == [m.label for m in catalog.paths[""]]
+    low, high = path_ax.get_xlim()
+    assert len([t for t in path_ax.get_xticks() if low <= t <= high]) <= 6  # close GMACs: few, readable ticks
+
+
+def test_a_proxy_models_compute_reads_in_mmacs_a_full_models_in_gmacs() -> None:
+    assert _macs_unit(0.0041) == (1e3, "MMACs")  # pvt_nano at 48 px: "4.1", not "0.0041"
+    assert _macs_unit(4.05) == (1.0, "GMACs")  # PVTv2-B2 at 224 px
 
 
 def test_throughput_plot_has_one_labelled_point_per_variant_and_resolution(catalog: Catalog) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from pvtlab.report.catalog import ACCURACY, CEILING_PCT, Catalog, Member
 from pvtlab.report.complexity import CURVES, curve_data
@@ -69,21 +70,28 @@ def accuracy_figure(catalog: Catalog) -> Figure | None:
     if made is None:
         return None
     fig, panels = made
+    scale, unit = _macs_unit(max(p[0] for _, (_, points) in panels for p in points))
     for ax, (title, points) in panels:
         if title.startswith("Paper's path"):
-            ax.plot([p[0] for p in points], [p[1] for p in points], color="0.75", linestyle=":", zorder=1,
+            ax.plot([p[0] * scale for p in points], [p[1] for p in points], color="0.75", linestyle=":", zorder=1,
                     label="path order")
         for index, (x, y, ci, n, member) in enumerate(points):
-            ax.errorbar([x], [y], yerr=None if math.isnan(ci) else [ci], capsize=4, linestyle="none", zorder=2,
-                        color=f"C{index % 10}", marker=MARKERS[index % len(MARKERS)],
+            ax.errorbar([x * scale], [y], yerr=None if math.isnan(ci) else [ci], capsize=4, linestyle="none",
+                        zorder=2, color=f"C{index % 10}", marker=MARKERS[index % len(MARKERS)],
                         label=f"{member.label} (n={n})")
         ax.margins(x=0.15, y=0.12)
-        _top1_axes(ax, catalog, title, f"Compute of the trained model, {catalog.accuracy_source} (GMACs)",
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # a proxy's close GMACs would crowd the default ticks
+        _top1_axes(ax, catalog, title, f"Compute of the trained model, {catalog.accuracy_source} ({unit})",
                    legend="bars: 95% CI over seeds (t)")
     fig.suptitle("Accuracy vs the compute of the model that was trained")
     for ax, (_, points) in panels:
-        place_labels(ax, [(x, y, _short(member)) for x, y, _, _, member in points])
+        place_labels(ax, [(x * scale, y, _short(member)) for x, y, _, _, member in points])
     return fig
+
+
+def _macs_unit(largest_gmacs: float) -> tuple[float, str]:
+    """(factor from GMACs, unit name): MMACs for a proxy model below 0.1 GMACs (2.5, not 0.0025), else GMACs."""
+    return (1e3, "MMACs") if largest_gmacs < 0.1 else (1.0, "GMACs")
 
 
 def _accuracy_point(catalog: Catalog, member: Member) -> tuple | None:
