@@ -65,7 +65,7 @@ def scaling_figure(catalog: Catalog, curve_name: str) -> Figure | None:
 
 
 def accuracy_figure(catalog: Catalog) -> Figure | None:
-    """Top-1 (mean ± 95% CI over seeds) against the GMACs of the model that was trained, per panel."""
+    """Top-1 (mean ± 95% CI over seeds) against the compute (MACs) of the model that was trained, per panel."""
     made = _panel_figure(catalog, lambda member: _accuracy_point(catalog, member), height=4.6)
     if made is None:
         return None
