@@ -28,9 +28,8 @@ from pvtlab.models import STYLE_FIELDS, PVTConfig, get_config, list_models
 from .spec import Spec, bad
 from .variants import Entry, resolve_entries
 
-# Groups whose result depends on the device they run on; params and FLOPs do not.
-DEVICE_GROUPS = ("memory", "throughput", "accuracy")
-# Groups measured by pvtlab.measure on the device, whose result its settings (batch, repeats, ...) shape.
+# Groups measured by pvtlab.measure on the device, whose result its settings (batch, repeats, ...) shape; params
+# and FLOPs depend on none of them (accuracy cells hash their own settings, ``accuracy_settings``).
 SETTINGS_GROUPS = ("memory", "throughput")
 # Groups timed on the machine: they run alone on it, on all its cores (see hostlock.py). Memory is not one: its
 # peak is the measuring process's own high-water mark, which other processes do not move.

@@ -69,15 +69,16 @@ def accuracy_figure(catalog: Catalog) -> Figure | None:
     made = _panel_figure(catalog, lambda member: _accuracy_point(catalog, member), height=4.6)
     if made is None:
         return None
-    fig, panels = made
-    scale, unit = _macs_unit(max(p[0] for _, (_, points) in panels for p in points))
+    fig, made_panels = made
+    scale, unit = _macs_unit(max(p[0] for _, (_, points) in made_panels for p in points))
+    panels = [(ax, (title, [(x * scale, *rest) for x, *rest in points])) for ax, (title, points) in made_panels]
     for ax, (title, points) in panels:
         if title.startswith("Paper's path"):
-            ax.plot([p[0] * scale for p in points], [p[1] for p in points], color="0.75", linestyle=":", zorder=1,
+            ax.plot([p[0] for p in points], [p[1] for p in points], color="0.75", linestyle=":", zorder=1,
                     label="path order")
         for index, (x, y, ci, n, member) in enumerate(points):
-            ax.errorbar([x * scale], [y], yerr=None if math.isnan(ci) else [ci], capsize=4, linestyle="none",
-                        zorder=2, color=f"C{index % 10}", marker=MARKERS[index % len(MARKERS)],
+            ax.errorbar([x], [y], yerr=None if math.isnan(ci) else [ci], capsize=4, linestyle="none", zorder=2,
+                        color=f"C{index % 10}", marker=MARKERS[index % len(MARKERS)],
                         label=f"{member.label} (n={n})")
         ax.margins(x=0.15, y=0.12)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # a proxy's close GMACs would crowd the default ticks
@@ -85,7 +86,7 @@ def accuracy_figure(catalog: Catalog) -> Figure | None:
                    legend="bars: 95% CI over seeds (t)")
     fig.suptitle("Accuracy vs the compute of the model that was trained")
     for ax, (_, points) in panels:
-        place_labels(ax, [(x * scale, y, _short(member)) for x, y, _, _, member in points])
+        place_labels(ax, [(x, y, _short(member)) for x, y, _, _, member in points])
     return fig
 
 

@@ -115,12 +115,19 @@ def _changes(catalog: Catalog, member: Member, entries: list[Entry], before: Mem
 def _paired_change(catalog: Catalog, entry: Entry, member: Member, before: Member, column: str) -> Entry:
     if not entry.has_value:
         return entry
+    diff = _paired_diff(catalog, member, before, column)
+    if diff is None:
+        return replace(entry, delta=None)
+    return replace(entry, delta=diff["mean"], delta_ci=diff["ci95_half"])
+
+
+def _paired_diff(catalog: Catalog, member: Member, before: Member, column: str) -> dict | None:
+    """``paired_difference`` of ``column`` over the seeds both rows trained; None when they share none."""
     now, then = catalog.seed_values(member, column)[0], catalog.seed_values(before, column)[0]
     shared = now.index.intersection(then.index)
     if shared.empty:
-        return replace(entry, delta=None)
-    diff = paired_difference(now[shared].to_numpy(), then[shared].to_numpy())
-    return replace(entry, delta=diff["mean"], delta_ci=diff["ci95_half"])
+        return None
+    return paired_difference(now[shared].to_numpy(), then[shared].to_numpy())
 
 
 def _delta_warning(catalog: Catalog, member: Member, before: Member) -> list[str]:
@@ -128,12 +135,8 @@ def _delta_warning(catalog: Catalog, member: Member, before: Member) -> list[str
     seeds that would resolve it (as the effects tables warn for both)."""
     out = []
     for column, metric in (("top1_acc", "top-1"), (EFFICIENCY, "sample efficiency")):
-        now, then = catalog.seed_values(member, column)[0], catalog.seed_values(before, column)[0]
-        shared = now.index.intersection(then.index)
-        if len(shared) < 2:
-            continue
-        diff = paired_difference(now[shared].to_numpy(), then[shared].to_numpy())
-        if diff["ci95_half"] < abs(diff["mean"]):
+        diff = _paired_diff(catalog, member, before, column)
+        if diff is None or diff["n"] < 2 or diff["ci95_half"] < abs(diff["mean"]):
             continue
         need = seeds_to_resolve(diff["std"], diff["mean"])
         seeds = f"about {need} seeds" if need else "no feasible number of seeds"
