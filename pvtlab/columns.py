@@ -103,6 +103,27 @@ MEASUREMENTS: dict[str, Column] = {
     "amp_dtype": Column("str", "", "autocast dtype (bfloat16, float16) or empty for float32", T),
     "channels_last": Column("bool", "", "model and input in channels_last memory format", T),
     "compile_mode": Column("str", "", "torch.compile mode, empty when not compiled", T),
+    "timing_block": Column("str", "", "id of the paired timing block the row was timed in: every variant at this "
+                                      "resolution, timed in shuffled interleaved rounds (a killed block re-runs "
+                                      "whole); ratios pair rows of one block only", T),
+    "rounds": Column("int", "", "interleaved rounds timed per step kind (each round times every arm once)", T),
+    "ref_variant": Column("str", "", "the block's reference variant the ratios divide by (the path's first step, "
+                                     "else the factorial's all-first-levels combination, or the spec's "
+                                     "`ref_variant`)", T),
+    **{f"{kind}_vs_ref{end}": Column("float", "ratio", f"{what} img/s over the reference's, {part} of the per-round "
+                                                       "ratios (paired by round; 1 on the reference's own row)", T)
+       for kind, what in (("infer", "inference"), ("train", "training"))
+       for end, part in (("", "median"), ("_ci95_lo", "95% CI lower end of the median"),
+                         ("_ci95_hi", "95% CI upper end of the median"))},
+    **{f"aa_{kind}{end}": Column("float", "ratio", f"A/A noise floor of the block ({what}): the reference timed as "
+                                                   f"a second arm over itself, {part} (ideal 1)", T)
+       for kind, what in (("infer", "inference"), ("train", "training"))
+       for end, part in (("_ratio", "median per-round ratio"), ("_ci95_lo", "95% CI lower end"),
+                         ("_ci95_hi", "95% CI upper end"))},
+    "infer_rounds_img_per_s": Column("str", "img/s", "inference img/s of each round, JSON list in round order "
+                                                     "(the report pairs rows of a block by round)", T),
+    "train_rounds_img_per_s": Column("str", "img/s", "training img/s of each round, JSON list in round order", T),
+    "latency_rounds_ms": Column("str", "ms", "batch-1 latency of each round, JSON list in round order", T),
     "timed_alone": Column("bool", "", "true when no other cell of the grid ran on this machine while this one "
                                       "was timed", T),
     "concurrent_cells": Column("int", "", "cells of the grid running elsewhere on this machine while this one "

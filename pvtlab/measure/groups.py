@@ -21,7 +21,7 @@ from .oom import with_batch_backoff
 from .params import count_params
 from .sdpa import backend_settings
 from .steps import Workload
-from .timing import latency_percentiles, measure_throughput
+from .timing import TimingResult, latency_percentiles, measure_throughput
 from ..threads import torch_threads
 
 
@@ -105,7 +105,12 @@ def throughput_columns(work: Workload, config: PVTConfig, warmup: int, repeats: 
         return timings, single, matmul_peak_flops(work.device, dtype)
 
     (timings, single, peak), batch = with_batch_backoff(run, work.batch_size)
-    infer, train = timings["infer"], timings["train"]
+    return speed_columns(timings["infer"], timings["train"], single, peak, config, work, batch)
+
+
+def speed_columns(infer: TimingResult, train: TimingResult, single: TimingResult, peak: float, config: PVTConfig,
+                  work: Workload, batch: int) -> dict[str, Any]:
+    """The absolute throughput columns of one model's timings (shared by separate and paired timing)."""
     latency = latency_percentiles(single.step_s, (50, 90))
     macs = analytic_count(config, (work.height, work.width)).macs
     return {"infer_img_per_s_median": infer.img_per_s_median, "infer_img_per_s_iqr": infer.img_per_s_iqr,

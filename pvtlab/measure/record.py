@@ -80,10 +80,7 @@ def measure(group: str, config: PVTConfig, resolution: ImageSize, *, device: str
     started, clock = dt.datetime.now(dt.timezone.utc), time.perf_counter()
     height, width = parse_image_size(resolution)
     threads = threads if threads is not None else torch.get_num_threads()
-    record: dict[str, Any] = {"group": group, "resolution": resolution_of(resolution)}
-    record.update(dict.fromkeys(GROUP_COLUMNS[group]))
-    record.update(status="ok", error="")
-    record.update(provenance(device, threads=threads, dtype=amp_dtype or "float32"))
+    record = blank_row(group, resolution, device, threads, amp_dtype)
     job = dict(group=group, config=config, height=height, width=width, device=device, threads=threads,
                batch_size=batch_size or DEFAULT_BATCH[torch.device(device).type], time_budget_s=time_budget_s,
                warmup=warmup, repeats=repeats, amp_dtype=amp_dtype, channels_last=channels_last, compile=compile)
@@ -100,6 +97,15 @@ def measure(group: str, config: PVTConfig, resolution: ImageSize, *, device: str
     record.update(started_at=started.isoformat(timespec="milliseconds"),
                   finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
                   wall_s=round(time.perf_counter() - clock, 4))
+    return record
+
+
+def blank_row(group: str, resolution: ImageSize, device: str, threads: int, amp_dtype: str | None) -> dict[str, Any]:
+    """A row before its measurement: the group's columns empty, status ok, provenance filled."""
+    record: dict[str, Any] = {"group": group, "resolution": resolution_of(resolution)}
+    record.update(dict.fromkeys(GROUP_COLUMNS[group]))
+    record.update(status="ok", error="")
+    record.update(provenance(device, threads=threads, dtype=amp_dtype or "float32"))
     return record
 
 
