@@ -64,6 +64,7 @@ class Cell:
     in_factorial: bool
     aliases: tuple[str, ...] = ()
     passed: dict[str, Any] | None = None  # arguments that reach the function but not the id (timeout_s, ...)
+    arms: tuple[dict[str, Any], ...] | None = None  # a paired timing block's members (blocks.py), as cell dicts
 
     def identity(self) -> dict[str, Any]:
         return cell_identity(self.config, self.group, self.resolution, self.seed, self.settings, self.data)
@@ -75,7 +76,13 @@ class Cell:
     def from_json(cls, text: str) -> Cell:
         raw = json.loads(text)
         raw["aliases"] = tuple(raw.get("aliases", ()))
+        if raw.get("arms") is not None:
+            raw["arms"] = tuple(raw["arms"])
         return cls(**raw)
+
+    def arm_cells(self) -> tuple[Cell, ...]:
+        """The members of a paired timing block, each with its own row id (empty for any other cell)."""
+        return tuple(Cell.from_json(canonical_json(arm)) for arm in self.arms or ())
 
     def pvt_config(self) -> PVTConfig:
         return PVTConfig(**self.config)
@@ -157,6 +164,9 @@ def expand(spec: Spec, device: str, data: dict[str, Any] | None = None) -> Grid:
             for seed in acc.seeds:
                 _add(cells, entry, acc.model, config, "accuracy", acc.image_size, seed, settings,
                      data if data is not None else acc.data, passed)
+    from .blocks import into_blocks
+
+    cells = into_blocks(cells, spec)
     ids = sorted(cells)
     spec_hash = hashlib.sha256(",".join(ids).encode()).hexdigest()[:12]
     return Grid(spec=spec, device=device, cells=tuple(cells.values()), spec_hash=spec_hash)

@@ -44,6 +44,19 @@ def _filled(row: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in row.items() if value != ""}
 
 
+def expand_blocks(stored: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Cell id -> row, a paired timing block's row replaced by the rows of its arms (``arm_rows``)."""
+    out: dict[str, dict[str, Any]] = {}
+    for cid, row in stored.items():
+        arms = row.get("arm_rows")
+        if arms is None:
+            out[cid] = row
+            continue
+        for arm in json.loads(arms) if isinstance(arms, str) else arms:
+            out[arm["cell_id"]] = arm
+    return out
+
+
 class ResultsFile:
     """The cells.csv of one study folder; safe to use from many processes at once."""
 
@@ -60,7 +73,10 @@ class ResultsFile:
             return list(csv.DictReader(handle))
 
     def by_id(self) -> dict[str, dict[str, str]]:
-        return {row["cell_id"]: row for row in self.read()}
+        """Cell id -> row; a paired timing block's id -> the row of one of its arms (they share a status)."""
+        rows = self.read()
+        blocks = {row["timing_block"]: row for row in rows if row.get("timing_block")}
+        return {**blocks, **{row["cell_id"]: row for row in rows}}
 
     def upsert(self, rows: Iterable[dict[str, Any]]) -> None:
         """Write ``rows``, each replacing any row with the same cell_id, in one atomic swap."""
@@ -86,7 +102,7 @@ class ResultsFile:
             before = self.read()
             rows = [dict(row) for row in before]
             index = {row["cell_id"]: i for i, row in enumerate(rows)}
-            for cid, row in stored.items():
+            for cid, row in expand_blocks(stored).items():
                 text = {k: format_value(v) for k, v in row.items()}
                 if cid in index:
                     rows[index[cid]] = text

@@ -19,7 +19,7 @@ from pvtlab.errors import UserInputError
 from pvtlab.train.recipe import RECIPES
 
 TOP_KEYS = ("name", "description", "models", "factorial", "variants", "path", "resolutions", "measure",
-            "measure_options", "only", "accuracy")
+            "measure_options", "only", "accuracy", "ref_variant")
 ACCURACY_KEYS = ("data", "model", "image_size", "epochs", "steps", "seeds", "options", "recipe", "nproc_per_node",
                  "checkpoint_every_s")
 # The grid's own choices for a spec's accuracy section. Training defaults (epochs, recipe, ...) are not here:
@@ -62,6 +62,7 @@ class Spec:
     measure_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     only: dict[str, tuple[str, ...] | str] = field(default_factory=dict)
     accuracy: AccuracySpec | None = None
+    ref_variant: str | None = None  # what timed ratios divide by (default: blocks.py picks; checked there)
 
 
 def bad(where: str, key: str, value: Any, allowed: str) -> UserInputError:
@@ -113,6 +114,9 @@ def parse_spec(raw: dict[str, Any], *, where: str, default_name: str) -> Spec:
     measure_options = _measure_options(raw.get("measure_options", {}), measure, where)
     accuracy = _accuracy(raw["accuracy"], where) if raw.get("accuracy") is not None else None
     only = _only(raw.get("only", {}), measure + (("accuracy",) if accuracy is not None else ()), bool(path), where)
+    ref_variant = raw.get("ref_variant")
+    if ref_variant is not None and not isinstance(ref_variant, str):
+        raise bad(where, "ref_variant", ref_variant, "give a variant name")
     if not measure and accuracy is None:
         raise UserInputError(f"{where}: the spec has neither 'measure' nor 'accuracy'; give at least one")
     if (factorial or any("preset" not in v for v in variants.values())) and not models:
@@ -122,7 +126,7 @@ def parse_spec(raw: dict[str, Any], *, where: str, default_name: str) -> Spec:
         raise UserInputError(f"{where}: nothing to build; give 'models', 'factorial' or 'variants'")
     return Spec(name=name, where=where, description=description, models=models, factorial=factorial,
                 variants=variants, path=path, resolutions=resolutions, measure=measure,
-                measure_options=measure_options, only=only, accuracy=accuracy)
+                measure_options=measure_options, only=only, accuracy=accuracy, ref_variant=ref_variant)
 
 
 def _known_keys(mapping: dict[str, Any], allowed: tuple[str, ...], where: str, what: str) -> None:

@@ -26,6 +26,7 @@ from typing import Any, TextIO
 from pvtlab.layout import CHECKPOINTS_DIR
 from pvtlab.measure.provenance import worker_name
 
+from .blocks import arm_id, block_settings
 from .cells import RESOLVED_RECIPE, Cell, Grid, canonical_json
 from .hostlock import cell_slot
 from .plan import Options, Plan
@@ -96,9 +97,26 @@ def measure_cell(cell: Cell, *, device: str, threads: int, checkpoint: Path | No
             given["checkpoint_path"] = str(checkpoint)
         return run_accuracy(config, cell.data, image_size=cell.resolution, seed=cell.seed, threads=threads,
                             progress=False, device=device, **given)
+    if cell.arms:
+        return measure_arms(cell, device=device, threads=threads)
     from pvtlab.measure import measure
 
     return measure(cell.group, config, cell.resolution, device=device, threads=threads, **given)
+
+
+def measure_arms(cell: Cell, *, device: str, threads: int) -> dict[str, Any]:
+    """A paired timing block: {"arm_results": arm id -> that arm's result dict} (see blocks.py)."""
+    from pvtlab.measure.block import measure_block
+
+    arms = cell.arm_cells()
+    ref = arm_id(cell.cell_id, cell.settings["ref_arm"])
+    given = {k: v for k, v in {**block_settings(cell), **(cell.passed or {})}.items() if k != "device"}
+    rows = measure_block({arm.cell_id: arm.pvt_config() for arm in arms}, cell.resolution, ref=ref, device=device,
+                         threads=threads, **given)
+    ref_name = next(arm.variant for arm in arms if arm.cell_id == ref)
+    for row in rows.values():
+        row.update(ref_variant=ref_name, timing_block=cell.cell_id)
+    return {"arm_results": rows}
 
 
 def labels(cell: Cell) -> dict[str, Any]:
@@ -131,6 +149,22 @@ def run_cell(cell: Cell, *, study: str, spec_hash: str, device: str, threads: in
         except Exception as exc:  # noqa: BLE001  (any failure of one cell is recorded, the grid goes on)
             result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}".strip()}
         wall = time.perf_counter() - clock
+    place = dict(study=study, spec_hash=spec_hash, device=device, threads=threads, workers=workers, seen=seen,
+                 started=started, wall=wall)
+    if not cell.arms:
+        return _row(cell, result, **place)
+    arm_results = result.get("arm_results") or {arm.cell_id: result for arm in cell.arm_cells()}
+    arm_rows = [_row(arm, arm_results[arm.cell_id], **place) for arm in cell.arm_cells()]
+    failed = [row for row in arm_rows if row["status"] != "ok"]
+    block = {**arm_rows[0], **identity(cell, study=study, spec_hash=spec_hash),
+             "status": "failed" if failed else "ok", "error": failed[0]["error"] if failed else None}
+    return {**block, "arm_rows": json.dumps(arm_rows, default=str)}
+
+
+def _row(cell: Cell, result: dict[str, Any], *, study: str, spec_hash: str, device: str, threads: int,
+         workers: int | None, seen: Any, started: str, wall: float) -> dict[str, Any]:
+    """The full cells.csv row of one measured cell (or arm of a block)."""
+    result = dict(result)
     if cell.timed:
         result.update(timed_alone=seen.timed_alone, concurrent_cells=seen.concurrent_cells)
     result.setdefault("status", "ok" if not result.get("error") else "failed")
@@ -163,7 +197,7 @@ def _one_line(error: Any) -> str | None:
 
 def current_labels(grid: Grid) -> dict[str, dict[str, Any]]:
     """Cell id -> the names this spec gives the cell (cells.csv shows the current names)."""
-    return {cell.cell_id: labels(cell) for cell in grid.cells}
+    return {arm.cell_id: labels(arm) for cell in grid.cells for arm in (cell.arm_cells() or (cell,))}
 
 
 def cell_runner(the_plan: Plan, opts: Options, workers: int | None) -> Callable[[Claim], dict[str, Any]]:

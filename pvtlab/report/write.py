@@ -27,6 +27,7 @@ from pvtlab.report.plots import (
     scaling_skip_reason,
     throughput_figure,
 )
+from pvtlab.report.speed import speed_tables
 from pvtlab.report.table import Table, markdown, write
 from pvtlab.report.variant_tables import factorial_tables, path_tables
 
@@ -50,6 +51,7 @@ def build_tables(source: pd.DataFrame | Catalog, sets: list[EffectSet] | None = 
         "What each improvement buys: main effects and interactions": effects_tables(sets) if sets else [],
         "Complexity by resolution": complexity_tables(catalog),
         "Where linear SRA starts to pay": crossover_tables(catalog),
+        "Speed, paired by round (noise floor first)": speed_tables(catalog.rows),
     }
 
 
