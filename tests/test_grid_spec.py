@@ -179,7 +179,8 @@ def test_default_grid_has_the_full_factorial_three_seeds_and_timed_costs_for_eve
     steps = sorted({c.path_step for c in grid.cells if c.path_step is not None})
     assert steps == [0, 1, 2, 3, 4]
     for group in ("memory", "throughput"):  # costs for every variant at two sizes: the factorial gets cost effects
-        timed = {(c.variant, c.resolution) for c in grid.cells if c.group == group and c.in_factorial}
+        cells = [arm for c in grid.cells for arm in (c.arm_cells() or (c,))]  # throughput: arms of paired blocks
+        timed = {(c.variant, c.resolution) for c in cells if c.group == group and c.in_factorial}
         assert len(timed) == 8 * len(spec.resolutions[group]) and len(spec.resolutions[group]) >= 2
 
 

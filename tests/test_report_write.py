@@ -149,7 +149,7 @@ def test_an_empty_grid_still_gets_a_report(tmp_path: Path) -> None:
     (tmp_path / "cells.csv").write_text("cell_id,status,group,model,variant,resolution\n")
     text = write_report(tmp_path).read_text()
     assert text.startswith("# Ablation report: ") and "**Cells**: 0 (0 ok, 0 failed)" in text
-    assert text.count("Not in this grid.") == 5 and "None: no cell of this grid has a value to plot." in text
+    assert text.count("Not in this grid.") == 6 and "None: no cell of this grid has a value to plot." in text
 
 
 def test_an_accuracy_only_grid_has_the_factorial_and_its_effects(tmp_path: Path) -> None:

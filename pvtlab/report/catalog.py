@@ -332,7 +332,7 @@ class Catalog:
                            "train_img_per_s_median", r, "img/s", spread="train_img_per_s_iqr", effect=False),
                     Metric(f"latency_b1_ms_p50_{r}px", f"Batch-1 latency @{r} px (ms, median; p90)", "throughput",
                            "latency_b1_ms_p50", r, "ms", spread="latency_b1_ms_p90", spread_label="p90",
-                           effect=False),  # speed effects are paired by round: report/speed.py
+                           effect=False),  # speed effects are paired by round: pvtlab/report/speed.py
                     Metric(f"infer_gflop_per_s_{r}px", f"Inference rate @{r} px (GFLOP/s)", "throughput",
                            "infer_gflop_per_s", r, "GFLOP/s", effect=False),
                     Metric(f"mfu_infer_pct_{r}px", f"Inference MFU @{r} px (%)", "throughput", "mfu_infer", r, "%",

@@ -103,9 +103,11 @@ def _values(catalog: Catalog, member: Member) -> list[Entry]:
 
 def _changes(catalog: Catalog, member: Member, entries: list[Entry], before: Member,
              previous: list[Entry]) -> list[Entry]:
-    """Cost changes against the previous row; accuracy changes paired over the seeds both rows trained."""
-    out = [replace(e, delta=e.value - p.value) if e.has_value and p.has_value else e
-           for e, p in zip(entries, previous)]
+    """Cost changes against the previous row; accuracy changes paired over the seeds both rows trained. Speed
+    changes are left to the paired speed section (pvtlab/report/speed.py): separate medians do not repeat."""
+    timed = [m.group == "throughput" for m in catalog.metrics] + [False] * (len(entries) - len(catalog.metrics))
+    out = [replace(e, delta=e.value - p.value) if e.has_value and p.has_value and not t else e
+           for e, p, t in zip(entries, previous, timed)]
     if catalog.accuracy_source:
         for index, column in ((-3, "top1_acc"), (-1, EFFICIENCY)):
             out[index] = _paired_change(catalog, out[index], member, before, column)
