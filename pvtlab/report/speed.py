@@ -59,6 +59,24 @@ def _contrast(members: list[tuple[float, pd.Series]], kind: str) -> PairedEstima
     return paired_estimate(sum(weight * x for (weight, _), x in zip(members, logs)))
 
 
+def pair_ratio(rows: pd.DataFrame, before: dict | None, after: dict | None, size: int,
+               kind: str = "infer") -> PairedEstimate | None:
+    """``after``'s speed over ``before``'s (two configs) at ``size``, paired by round; None unless one block timed
+    both (then the caller falls back to separately timed medians, and says so)."""
+    for at, members in blocks(rows):
+        if at != size:
+            continue
+        found = {}
+        for _, row in members.iterrows():
+            config = json.loads(row["config_json"]) if isinstance(row.get("config_json"), str) else None
+            for name, wanted in (("before", before), ("after", after)):
+                if wanted is not None and config == wanted:
+                    found[name] = row
+        if len(found) == 2:
+            return _contrast([(1.0, found["after"]), (-1.0, found["before"])], kind)
+    return None
+
+
 def noise_floor(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per block: resolution, reference, rounds and the A/A ratio with its CI per step kind."""
     out = []
