@@ -52,10 +52,11 @@ def train_images(cell: Cell) -> int:
 
 
 def seconds(cell: Cell, threads: int = 1) -> float:
-    """Estimated wall seconds of one cell on ``threads`` CPU threads (a paired block: its arms and the A/A arm)."""
+    """Estimated wall seconds of one cell on ``threads`` CPU threads (a paired block: one process for its arms
+    and the A/A arm)."""
     if cell.arms:
-        arms = cell.arm_cells()
-        return sum(seconds(arm, threads) for arm in arms) * (len(arms) + 1) / len(arms)
+        arms, fixed = cell.arm_cells(), COEFFICIENTS[cell.group][0]
+        return fixed + sum(seconds(arm, threads) - fixed for arm in arms) * (len(arms) + 1) / len(arms)
     fixed, per_gmac = COEFFICIENTS[cell.group]
     work = gmacs(cell)
     if cell.group == "accuracy":
