@@ -81,3 +81,11 @@ def test_a_block_runs_once_and_cells_csv_gets_one_row_per_arm(tmp_path):
     assert float(ref["infer_vs_ref"]) == 1.0 and ref["timed_alone"] == "true"
     assert all(r["stale_spec"] == "false" and len(json.loads(r["train_rounds_img_per_s"])) == 6 for r in rows)
     assert results.by_id()[block.cell_id]["status"] == "ok"  # resume sees the block as done
+
+
+def test_a_block_is_estimated_as_one_process_timing_every_arm_and_the_a_a_arm():
+    from pvtlab.grid.estimate import seconds
+
+    block = blocks_of(grid())[0]
+    arms = [seconds(arm, 2) for arm in block.arm_cells()]
+    assert max(arms) < seconds(block, 2) < sum(arms) + max(arms)

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from pvtlab.report.speed import UNRESOLVED, factorial_effects, noise_floor, path_deltas, speed_tables
+from pvtlab.report.speed import UNRESOLVED, factorial_effects, noise_floor, pair_ratio, path_deltas, speed_tables
 from pvtlab.report.table import markdown
 from pvtlab.toggles import TOGGLES
 
@@ -20,7 +20,7 @@ FACTOR = {"patch_embed": 0.9, "position": 1.0, "attention": 1.2}
 def _row(variant, combo, factor, path_step=None, in_factorial=True):
     rounds = [factor * x for x in DRIFT]
     return {"group": "throughput", "status": "ok", "timing_block": "b1", "resolution": 224, "model": "m",
-            "variant": variant, "aliases": None, "in_factorial": in_factorial, "path_step": path_step,
+            "variant": variant, "config_json": json.dumps({"name": variant}), "aliases": None, "in_factorial": in_factorial, "path_step": path_step,
             **dict(zip(TOGGLES, combo)), "infer_rounds_img_per_s": json.dumps(rounds),
             "train_rounds_img_per_s": json.dumps([x / 3 for x in rounds]),
             "latency_rounds_ms": json.dumps([1000 / x for x in rounds]), "ref_variant": "v1", "rounds": 8,
@@ -67,3 +67,10 @@ def test_the_noise_floor_comes_first_and_unresolved_effects_are_marked():
 def test_rows_without_paired_timing_give_no_speed_section():
     old = rows().drop(columns=["timing_block"])
     assert speed_tables(old) == []
+
+
+def test_a_pair_timed_in_one_block_gives_its_paired_ratio_and_none_elsewhere():
+    sra, lsra = {"name": "overlap/conv_ffn/sra"}, {"name": "overlap/conv_ffn/linear_sra"}
+    est = pair_ratio(rows(), sra, lsra, 224)
+    assert est.ratio == pytest.approx(1.2) and est.log_lo > 0
+    assert pair_ratio(rows(), sra, lsra, 384) is None and pair_ratio(rows(), sra, {"name": "x"}, 224) is None
