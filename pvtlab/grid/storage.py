@@ -38,7 +38,7 @@ from optuna.trial import FrozenTrial
 from pvtlab.errors import UserInputError
 from pvtlab.layout import JOURNAL_FILE
 
-_RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")
+_RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")  # postgres: to name the fix
 ALLOWED = ("a journal file path (*.journal, *.log) or journal:///PATH, sqlite:///FILE, "
            "postgresql://USER@HOST/DB or another SQLAlchemy URL")
 # The driver each URL scheme needs by default, and the extra that installs it.
@@ -103,17 +103,30 @@ def parse_storage(url: str | None, results_dir: Path) -> StorageSpec:
         # machine's database, so a lock file beside it serializes the claims.
         return StorageSpec("rdb", url, path.with_name(path.name + ".claim.lock"))
     if scheme in _RDB_SCHEMES:
-        try:
-            from sqlalchemy.engine import make_url
-
-            make_url(url)
-        except Exception:  # noqa: BLE001  (SQLAlchemy's ArgumentError and ValueError both mean a bad URL)
-            raise UserInputError(f"--storage={safe_url(url)!r} is not allowed; it is not a valid database URL "
-                                 f"(e.g. postgresql://USER:PASSWORD@HOST:PORT/DB)") from None
+        _check_dialect(url)
         return StorageSpec("rdb", url)
     if "://" not in url and url.endswith((".journal", ".log")):
         return _journal(url, Path(url))
     raise UserInputError(f"--storage={safe_url(url)!r} is not allowed; give {ALLOWED}")
+
+
+def _check_dialect(url: str) -> None:
+    """A UserInputError unless SQLAlchemy reads ``url`` and knows its dialect (``postgres://`` it does not)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001  (SQLAlchemy's ArgumentError and ValueError both mean a bad URL)
+        raise UserInputError(f"--storage={safe_url(url)!r} is not allowed; it is not a valid database URL "
+                             f"(e.g. postgresql://USER:PASSWORD@HOST:PORT/DB)") from None
+    try:
+        parsed.get_dialect()  # loads SQLAlchemy's dialect class only; the driver is imported on connect
+    except NoSuchModuleError:
+        hint = "; use postgresql://" if parsed.get_backend_name() == "postgres" else ""
+        raise UserInputError(f"--storage scheme {parsed.drivername + '://'!r} is not one SQLAlchemy knows{hint} "
+                             f"(allowed: {', '.join(s for s in _RDB_SCHEMES if s != 'postgres')}, each optionally "
+                             f"+DRIVER)") from None
 
 
 def _journal(url: str, path: Path) -> StorageSpec:
