@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from torch.utils.data import Dataset
 
-from ..errors import UserInputError
+from ..errors import UserInputError, did_you_mean
 from .cifar import batch_folder, build_cifar
 from .digits import build_digits
 from .imagefolder import build_imagefolder, scan_classes, split_layout
@@ -59,10 +59,12 @@ def validate_data_spec(spec: Any) -> None:
                              f"one of {sorted(ALLOWED_KEYS)}")
     name = spec.get("name")
     if name not in ALLOWED_KEYS:
-        raise UserInputError(f"data name {name!r} is not allowed; choose one of {sorted(ALLOWED_KEYS)}")
+        raise UserInputError(f"data name {name!r} is not allowed; choose one of {sorted(ALLOWED_KEYS)}"
+                             f"{did_you_mean(name, ALLOWED_KEYS)}")
     unknown = sorted(set(spec) - set(ALLOWED_KEYS[name]))
     if unknown:
-        raise UserInputError(f"data {name}: key(s) {unknown} not allowed; allowed: {list(ALLOWED_KEYS[name])}")
+        raise UserInputError(f"data {name}: key(s) {unknown} not allowed; allowed: {list(ALLOWED_KEYS[name])}"
+                             f"{did_you_mean(unknown[0], ALLOWED_KEYS[name])}")
     if name == "synthetic":
         for key in ("num_train", "num_val"):
             _check_int(name, key, spec.get(key, 1), 1)

@@ -236,7 +236,7 @@ def _check_options(spec: Spec) -> None:
         for name in options:
             if name not in allowed:
                 raise bad(spec.where, key, name, f"choose options of {function.__module__}.{function.__name__}: "
-                                                 f"{allowed}")
+                                                 f"{allowed}", allowed)
 
 
 def _selections(spec: Spec, entries: list[Entry]) -> dict[str, list[Entry]]:

@@ -8,6 +8,7 @@ naming the key, the value and what is allowed, never a half-run grid. Checks tha
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import yaml
 
 from pvtlab.columns import COMPLEXITY_GROUPS
-from pvtlab.errors import UserInputError
+from pvtlab.errors import UserInputError, did_you_mean
 from pvtlab.train.recipe import RECIPES
 
 TOP_KEYS = ("name", "description", "models", "factorial", "variants", "path", "resolutions", "measure",
@@ -64,9 +65,10 @@ class Spec:
     accuracy: AccuracySpec | None = None
 
 
-def bad(where: str, key: str, value: Any, allowed: str) -> UserInputError:
-    """The one error shape every check uses: where, which key, which value, what is allowed."""
-    return UserInputError(f"{where}: {key}={value!r} is not allowed; {allowed}")
+def bad(where: str, key: str, value: Any, allowed: str, choices: Iterable[Any] = ()) -> UserInputError:
+    """The one error shape every check uses: where, which key, which value, what is allowed (and, given the
+    ``choices``, the one ``value`` was probably meant to be)."""
+    return UserInputError(f"{where}: {key}={value!r} is not allowed; {allowed}{did_you_mean(value, choices)}")
 
 
 def read_spec(path: str | Path) -> Spec:
@@ -106,7 +108,7 @@ def parse_spec(raw: dict[str, Any], *, where: str, default_name: str) -> Spec:
     measure = tuple(_str_list(raw, "measure", where)) if "measure" in raw else ()
     for group in measure:
         if group not in COMPLEXITY_GROUPS:
-            raise bad(where, "measure", group, f"choose from {list(COMPLEXITY_GROUPS)}")
+            raise bad(where, "measure", group, f"choose from {list(COMPLEXITY_GROUPS)}", COMPLEXITY_GROUPS)
     if len(set(measure)) != len(measure):
         raise bad(where, "measure", list(measure), "list each group once")
     resolutions = _resolutions(raw, measure, where)
@@ -128,7 +130,8 @@ def parse_spec(raw: dict[str, Any], *, where: str, default_name: str) -> Spec:
 def _known_keys(mapping: dict[str, Any], allowed: tuple[str, ...], where: str, what: str) -> None:
     for key in mapping:
         if key not in allowed:
-            raise UserInputError(f"{where}: {what} {key!r} is not allowed; allowed: {list(allowed)}")
+            raise UserInputError(f"{where}: {what} {key!r} is not allowed; allowed: {list(allowed)}"
+                                 f"{did_you_mean(key, allowed)}")
 
 
 def _str_list(raw: dict[str, Any], key: str, where: str) -> list[str]:
@@ -208,7 +211,8 @@ def _resolutions(raw: dict[str, Any], measure: tuple[str, ...], where: str) -> d
     if isinstance(value, dict):
         for group in value:
             if group not in measure:
-                raise bad(where, "resolutions", group, f"keys must be groups listed in 'measure': {list(measure)}")
+                raise bad(where, "resolutions", group, f"keys must be groups listed in 'measure': {list(measure)}",
+                          measure)
         missing = [g for g in measure if g not in value]
         if missing:
             raise UserInputError(f"{where}: resolutions has no sizes for group(s) {missing}; "
@@ -227,7 +231,8 @@ def _measure_options(value: Any, measure: tuple[str, ...], where: str) -> dict[s
     options: dict[str, dict[str, Any]] = {}
     for group, opts in value.items():
         if group not in measure:
-            raise bad(where, "measure_options", group, f"keys must be groups listed in 'measure': {list(measure)}")
+            raise bad(where, "measure_options", group, f"keys must be groups listed in 'measure': {list(measure)}",
+                      measure)
         if not isinstance(opts, dict):
             raise bad(where, f"measure_options.{group}", opts, "give a mapping of option -> value")
         for key, item in opts.items():
@@ -246,7 +251,7 @@ def _only(value: Any, groups: tuple[str, ...], has_path: bool, where: str) -> di
     only: dict[str, tuple[str, ...] | str] = {}
     for group, names in value.items():
         if group not in groups:
-            raise bad(where, "only", group, f"keys must be groups this spec runs: {list(groups)}")
+            raise bad(where, "only", group, f"keys must be groups this spec runs: {list(groups)}", groups)
         if names == "path":
             if not has_path:
                 raise bad(where, f"only.{group}", names, "the spec has no 'path'; list variant names instead")
@@ -283,7 +288,7 @@ def _accuracy(value: Any, where: str) -> AccuracySpec:
         epochs = _positive_int(epochs, "accuracy.epochs", where)
     recipe = merged["recipe"]
     if recipe is not None and recipe not in RECIPES:
-        raise bad(where, "accuracy.recipe", recipe, f"choose from {list(RECIPES)}")
+        raise bad(where, "accuracy.recipe", recipe, f"choose from {list(RECIPES)}", RECIPES)
     nproc = merged["nproc_per_node"]
     if nproc is not None:
         nproc = _positive_int(nproc, "accuracy.nproc_per_node", where, "give an integer >= 1 (processes)")

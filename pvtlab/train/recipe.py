@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..errors import UserInputError
+from ..errors import UserInputError, did_you_mean
 from ..models import get_config
 from ..models.config import PVTConfig
 
@@ -139,7 +139,8 @@ def resolve_recipe(name: str, config: PVTConfig, *, arguments: Mapping[str, Any]
     allowed = recipe_option_names()
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise UserInputError(f"recipe_options key(s) {unknown} not allowed; allowed: {allowed}")
+        raise UserInputError(f"recipe_options key(s) {unknown} not allowed; allowed: {allowed}"
+                             f"{did_you_mean(unknown[0], allowed)}")
     for name in ARGUMENTS:
         value = arguments.get(name)
         if value is not None:
