@@ -175,8 +175,20 @@ def cell_runner(the_plan: Plan, opts: Options, workers: int | None) -> Callable[
         checkpoint = checkpoints / f"{claim.cell.cell_id}.pt" if claim.cell.group == "accuracy" else None
         if checkpoint is not None:
             checkpoints.mkdir(parents=True, exist_ok=True)
-        return run_cell(claim.cell, study=name, spec_hash=claim.spec_hash, device=device,
-                        threads=the_plan.timed_threads if claim.cell.timed else threads, workers=workers,
-                        checkpoint=checkpoint)
+        try:
+            return run_cell(claim.cell, study=name, spec_hash=claim.spec_hash, device=device,
+                            threads=the_plan.timed_threads if claim.cell.timed else threads, workers=workers,
+                            checkpoint=checkpoint)
+        finally:
+            if checkpoint is not None:
+                _remove_if_empty(checkpoints)
 
     return run_one
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Remove ``folder`` when no checkpoint (of an interrupted or running cell) is left in it."""
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # not empty, or already gone
