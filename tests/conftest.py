@@ -3,6 +3,8 @@
 import pytest
 import torch
 
+import pvtlab  # noqa: F401  (first: torch and torchvision from different builds fail here, named in one line)
+
 
 @pytest.fixture(autouse=True)
 def _seed_and_threads():
