@@ -13,12 +13,11 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserInputError
-from .split import split_samples
+from .split import VAL_FRACTION, split_samples
 from .tensors import UInt8Images
 
 NUM_CLASSES = 10
 SOURCE_PX = 8  # the scans' side
-VAL_FRACTION = 0.2
 
 
 def check_image_size(image_size: object) -> None:

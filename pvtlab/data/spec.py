@@ -22,10 +22,10 @@ from ..errors import UserInputError, did_you_mean
 from .cifar import batch_folder, build_cifar
 from .digits import build_digits
 from .imagefolder import build_imagefolder, scan_classes, split_layout
+from .split import VAL_FRACTION
 from .synthetic import NUM_CLASSES, SyntheticDataset, check_image_size
 
 SYNTHETIC_DEFAULTS = {"num_train": 2048, "num_val": 1024, "val_seed": 0}
-DEFAULT_VAL_FRACTION = 0.2
 ALLOWED_KEYS = {
     "synthetic": ("name", *SYNTHETIC_DEFAULTS),
     "imagefolder": ("name", "root", "val_fraction"),
@@ -79,7 +79,7 @@ def validate_data_spec(spec: Any) -> None:
                                      f"{root}/val (the split is given); drop it")
             scan_classes(root / "train")
         else:
-            fraction = spec.get("val_fraction", DEFAULT_VAL_FRACTION)
+            fraction = spec.get("val_fraction", VAL_FRACTION)
             if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
                 raise UserInputError(f"data imagefolder: val_fraction={fraction!r} is not allowed; "
                                      f"give a number in (0, 1), e.g. 0.2")
@@ -105,5 +105,5 @@ def build_datasets(spec: Mapping[str, Any], image_size: int, seed: int) -> tuple
         return build_digits(image_size)
     root = Path(spec["root"]).expanduser()
     if name == "imagefolder":
-        return build_imagefolder(root, image_size, spec.get("val_fraction", DEFAULT_VAL_FRACTION))
+        return build_imagefolder(root, image_size, spec.get("val_fraction", VAL_FRACTION))
     return build_cifar(name, root, image_size)

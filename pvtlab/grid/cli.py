@@ -14,6 +14,8 @@ from typing import NoReturn
 
 from pvtlab.errors import UserInputError
 
+from .heartbeat import GRACE_S
+
 PROG = "run_ablation.py"
 DEFAULT_SPEC = Path("ablations") / "default.yaml"
 EXIT_USER_ERROR = 2
@@ -72,9 +74,9 @@ def build_parser(probe: bool = False) -> argparse.ArgumentParser:
                         help="per group: cells, how many to run, estimated time; run and write nothing")
     parser.add_argument("--verbose", action="store_true", help="with --dry-run: list every cell")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    parser.add_argument("--grace-s", type=int, default=60, metavar="S",
+    parser.add_argument("--grace-s", type=int, default=GRACE_S, metavar="S",
                         help="sqlite/postgresql storage: a running cell whose worker sent no heartbeat for S "
-                             "seconds (by the database's clock; the worker died) runs again elsewhere (default 60). "
+                             "seconds (by the database's clock; the worker died) runs again elsewhere (default %(default)s). "
                              "The journal file needs none: a dead local worker's cell is re-queued at once")
     parser.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     parser.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)

@@ -15,6 +15,7 @@ from typing import Any
 from pvtlab.errors import UserInputError
 
 from .cells import Grid, expand
+from .heartbeat import GRACE_S
 from .spec import read_spec
 from .storage import StorageSpec, parse_storage
 
@@ -32,7 +33,7 @@ class Options:
     retry_failed: bool = False
     dry_run: bool = False
     device: str = "cpu"
-    grace_s: int = 60  # RDB storages: seconds without a heartbeat before a running cell counts as dead
+    grace_s: int = GRACE_S  # RDB storages: seconds without a heartbeat before a running cell counts as dead
     report: bool = True
     verbose: bool = False
     poll_s: float = 1.0

@@ -38,6 +38,8 @@ from optuna.trial import FrozenTrial
 from pvtlab.errors import UserInputError
 from pvtlab.layout import JOURNAL_FILE
 
+from .heartbeat import GRACE_S, heartbeat_s
+
 _RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")  # postgres: to name the fix
 ALLOWED = ("a journal file path (*.journal, *.log) or journal:///PATH, sqlite:///FILE, "
            "postgresql://USER@HOST/DB or another SQLAlchemy URL")
@@ -135,7 +137,7 @@ def _journal(url: str, path: Path) -> StorageSpec:
     return StorageSpec("journal", str(path))
 
 
-def open_storage(spec: StorageSpec, *, grace_s: int = 60) -> BaseStorage:
+def open_storage(spec: StorageSpec, *, grace_s: int = GRACE_S) -> BaseStorage:
     """Connect (creating the file or tables when new). A missing driver or a database that cannot be reached
     is a UserInputError; anything else is a bug and raises as it is."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -170,11 +172,6 @@ def _missing_module(exc: ImportError) -> str:
             return seen.name
         seen = seen.__cause__ or seen.__context__
     return str(exc)
-
-
-def heartbeat_s(grace_s: int) -> int:
-    """Heartbeats per grace period: four, at least one a second (Optuna takes whole seconds)."""
-    return max(1, grace_s // 4)
 
 
 def is_operational(exc: BaseException) -> bool:

@@ -21,7 +21,7 @@ SDPA_KERNELS = {
     "aten::_scaled_dot_product_fused_attention_overrideable": "overrideable",
     "aten::_scaled_dot_product_attention_math": "math",
 }
-SDPA_OP = "aten::scaled_dot_product_attention"
+SDPA_OP = "aten::scaled_dot_product_attention"  # the public op every kernel above runs under
 
 
 def sdpa_backend_from_ops(op_names: Iterable[str]) -> str:

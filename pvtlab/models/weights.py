@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Union
 
-import pickle
-
 import torch
 from torch import nn
 
 from ..errors import UserInputError
+from ..safe_load import RefusedFile, load_plain
 from .key_maps import detect_format, fit_to_model, to_pvtlab
 from .pvt import PyramidVisionTransformer
 
@@ -36,11 +35,10 @@ def read_state_dict(path: Union[str, Path]) -> dict[str, torch.Tensor]:
         from safetensors.torch import load_file
         return load_file(str(path))
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        obj = load_plain(path)
+    except RefusedFile as err:
         raise UserInputError(f"checkpoint {str(path)!r} was refused: it holds objects other than tensors, which "
-                             f"could run code when loaded ({first})") from None
+                             f"could run code when loaded ({err})") from None
     for wrapper in ("model", "state_dict"):  # DeiT-style {'model': ...} and Lightning-style wrappers
         if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict):
             obj = obj[wrapper]

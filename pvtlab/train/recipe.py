@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..errors import UserInputError, did_you_mean
-from ..models import get_config
+from ..models import SIZE_FIELDS, get_config
 from ..models.config import PVTConfig
 
 RECIPES = ("quick", "paper")
@@ -94,7 +94,6 @@ SIZE_RULES: dict[str, tuple[float, float | None]] = {
     "pvt_v2_b3": (0.3, 1.0), "pvt_v2_b4": (0.3, 1.0), "pvt_v2_b5": (0.3, 1.0),
 }
 SMALL_MODEL_RULE = (0.1, None)  # models of no paper size (pvt_nano, custom sizes): the small-model values
-SIZE_FIELDS = ("embed_dims", "depths", "mlp_ratios", "num_heads")
 
 # run_accuracy arguments that set the recipe field of the same name (None: the recipe's value).
 ARGUMENTS = ("epochs", "batch_size", "lr", "warmup", "label_smoothing", "clip_grad", "drop_path")
