@@ -23,7 +23,8 @@ from .cifar import batch_folder, build_cifar
 from .digits import build_digits
 from .imagefolder import build_imagefolder, scan_classes, split_layout
 from .split import VAL_FRACTION
-from .synthetic import NUM_CLASSES, SyntheticDataset, check_image_size
+from .image_size import check_image_size
+from .synthetic import MIN_IMAGE_SIZE, NUM_CLASSES, SyntheticDataset
 
 SYNTHETIC_DEFAULTS = {"num_train": 2048, "num_val": 1024, "val_seed": 0}
 ALLOWED_KEYS = {
@@ -95,7 +96,7 @@ def build_datasets(spec: Mapping[str, Any], image_size: int, seed: int) -> tuple
         raise UserInputError(f"image_size={image_size!r} is not allowed; give a positive integer (px)")
     name = spec["name"]
     if name == "synthetic":
-        check_image_size(image_size)
+        check_image_size("synthetic", image_size, MIN_IMAGE_SIZE)
         opts = {**SYNTHETIC_DEFAULTS, **spec}
         # Even streams for training images, odd ones for validation: the two never share images.
         train = SyntheticDataset(opts["num_train"], image_size, 2 * int(seed))

@@ -76,7 +76,7 @@ from functools import lru_cache
 
 import torch
 
-from ..errors import UserInputError
+from .image_size import check_image_size
 from .tensors import UInt8Images
 
 NUM_CLASSES = 8
@@ -127,11 +127,6 @@ def _chunk_generator(seed: int, index: int) -> torch.Generator:
     return torch.Generator().manual_seed((int(seed) * 1_000_003 + index) % 2**63)
 
 
-def check_image_size(image_size: int) -> None:
-    if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < MIN_IMAGE_SIZE:
-        raise UserInputError(f"synthetic image_size={image_size!r} is not allowed; give an integer >= {MIN_IMAGE_SIZE}")
-
-
 def render(num: int, image_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
     """Render ``num`` images of side ``image_size`` from ``seed``.
 
@@ -141,7 +136,7 @@ def render(num: int, image_size: int, seed: int) -> tuple[torch.Tensor, torch.Te
     prefix of a larger one: images are rendered in chunks of ``CHUNK`` (which keeps the working set in
     cache, about 3x faster than one big batch), each from its own generator seeded by (seed, chunk index).
     """
-    check_image_size(image_size)
+    check_image_size("synthetic", image_size, MIN_IMAGE_SIZE)
     parts = [_render_chunk(CHUNK, image_size, _chunk_generator(seed, i)) for i in range(-(-num // CHUNK))]
     images = torch.cat([p[0] for p in parts] or [torch.zeros(0, 3, image_size, image_size, dtype=torch.uint8)])[:num]
     factors = {k: torch.cat([p[1][k] for p in parts] or [torch.zeros(0, dtype=torch.long)])[:num]

@@ -26,7 +26,7 @@ from pvtlab.errors import UserInputError
 from pvtlab.models import STYLE_FIELDS, PVTConfig, get_config, list_models
 
 from .spec import Spec, bad
-from .variants import Entry, resolve_entries
+from .variants import Architecture, resolve_entries
 
 # Groups measured by pvtlab.measure on the device, whose result its settings (batch, repeats, ...) shape; params
 # and FLOPs depend on none of them (accuracy cells hash their own settings, ``accuracy_settings``).
@@ -125,7 +125,7 @@ def cell_id_of(identity: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:16]
 
 
-def accuracy_config(entry: Entry, model: str, image_size: int) -> PVTConfig:
+def accuracy_config(entry: Architecture, model: str, image_size: int) -> PVTConfig:
     """The training model's sizes with the entry's toggles and v1/v2 style choices (DESIGN.md)."""
     style = {name: getattr(entry.config, name) for name in STYLE_FIELDS}
     return get_config(model, img_size=image_size, **style)
@@ -239,7 +239,7 @@ def _check_options(spec: Spec) -> None:
                                                  f"{allowed}", allowed)
 
 
-def _selections(spec: Spec, entries: list[Entry]) -> dict[str, list[Entry]]:
+def _selections(spec: Spec, entries: list[Architecture]) -> dict[str, list[Architecture]]:
     """The entries each group in ``only`` is limited to."""
     names = list(dict.fromkeys(entry.variant for entry in entries))
     selected = {}
@@ -252,13 +252,13 @@ def _selections(spec: Spec, entries: list[Entry]) -> dict[str, list[Entry]]:
     return selected
 
 
-def _check_size(spec: Spec, key: str, size: int, entry: Entry, config: PVTConfig) -> None:
+def _check_size(spec: Spec, key: str, size: int, entry: Architecture, config: PVTConfig) -> None:
     smallest = config.min_input_size()
     if size < smallest:
         raise bad(spec.where, key, size, f"{entry.model}:{entry.variant} needs inputs of at least {smallest} px")
 
 
-def _add(cells: dict[str, Cell], entry: Entry, model: str, config: PVTConfig, group: str, size: int,
+def _add(cells: dict[str, Cell], entry: Architecture, model: str, config: PVTConfig, group: str, size: int,
          seed: int | None, settings: dict[str, Any], data: dict[str, Any] | None,
          passed: dict[str, Any]) -> None:
     """Add a cell, or when the same measurement is already there, record this entry as another name of it."""

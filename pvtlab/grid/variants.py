@@ -24,7 +24,7 @@ PLAIN = "preset"  # the variant name of a model measured as it is
 
 
 @dataclass(frozen=True)
-class Entry:
+class Architecture:
     """One architecture of the grid: ``config`` is ``model``'s preset with the variant's overrides."""
 
     model: str
@@ -42,7 +42,7 @@ def position_of(config: PVTConfig) -> str:
     return "other"
 
 
-def resolve_entries(spec: Spec) -> list[Entry]:
+def resolve_entries(spec: Spec) -> list[Architecture]:
     """Every entry in spec order: factorial combinations first, then named variants, each per model."""
     known = list_models()
     for model in spec.models:
@@ -62,7 +62,7 @@ def resolve_entries(spec: Spec) -> list[Entry]:
     for name, overrides in combos:
         for model in spec.models:
             config = _build(spec, model, overrides, f"factorial ({name})")
-            entries.append(Entry(model, name, config, name != PLAIN, steps.get(name)))
+            entries.append(Architecture(model, name, config, name != PLAIN, steps.get(name)))
     for name, raw in spec.variants.items():
         overrides = dict(raw)
         preset = overrides.pop("preset", None)
@@ -72,7 +72,7 @@ def resolve_entries(spec: Spec) -> list[Entry]:
         overrides = _expand_position(spec, f"variants.{name}", overrides)
         for model in [preset] if preset is not None else spec.models:
             config = _build(spec, model, overrides, f"variants.{name}")
-            entries.append(Entry(model, name, config, False, steps.get(name)))
+            entries.append(Architecture(model, name, config, False, steps.get(name)))
     return entries
 
 

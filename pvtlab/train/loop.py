@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from ..errors import UserInputError
 from .loader import epoch_batches, steps_per_epoch, train_loader
 from .parts import build_parts, parameter_groups  # noqa: F401  (parameter_groups: imported from here too)
-from .preemption import Progress
+from .preemption import TrainProgress
 from .scale import Scale, plain_scale
 from .schedule import warmup_steps
 
@@ -130,7 +130,7 @@ def train(model: nn.Module, train_set: Dataset, settings: TrainSettings, *, prog
     parts = build_parts(model, scale.recipe, num_classes=scale.num_classes, steps_per_epoch=per_epoch,
                         total_steps=total)
     probe_at = set(curve_steps(total, curve_points)[:-1]) if probe is not None else set()
-    done = Progress()
+    done = TrainProgress()
     resumed = scale.preemption.resume(model, parts, runtime, done) if scale.preemption is not None else 0
     model.train()
     bar = tqdm(total=total, initial=done.steps, desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
