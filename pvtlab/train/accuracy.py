@@ -94,7 +94,7 @@ def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int,
         validate_data_spec(data)
         if threads is not None:
             kwargs["threads"] = max(1, threads // nproc_per_node)
-        row = run_in_processes(kwargs, nproc=nproc_per_node, device=device)
+        row = run_in_processes(fit, kwargs, nproc=nproc_per_node, device=device)
     remove_checkpoint(checkpoint_path)
     return row
 
