@@ -126,7 +126,7 @@ def cell_id_of(identity: dict[str, Any]) -> str:
 
 
 def accuracy_config(entry: Architecture, model: str, image_size: int) -> PVTConfig:
-    """The training model's sizes with the entry's toggles and v1/v2 style choices (DESIGN.md)."""
+    """The training model's sizes (``SIZE_FIELDS``) with the entry's ``STYLE_FIELDS``: toggles and v1/v2 style."""
     style = {name: getattr(entry.config, name) for name in STYLE_FIELDS}
     return get_config(model, img_size=image_size, **style)
 
