@@ -40,7 +40,8 @@ from pvtlab.layout import JOURNAL_FILE
 
 from .heartbeat import GRACE_S, heartbeat_s
 
-_RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")  # postgres: to name the fix
+# "postgres" is no SQLAlchemy dialect: it is listed so that its error names postgresql://.
+_RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")
 ALLOWED = ("a journal file path (*.journal, *.log) or journal:///PATH, sqlite:///FILE, "
            "postgresql://USER@HOST/DB or another SQLAlchemy URL")
 # The driver each URL scheme needs by default, and the extra that installs it.
