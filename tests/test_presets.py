@@ -21,6 +21,7 @@ def test_every_paper_preset_is_registered():
 @pytest.mark.parametrize("name", sorted(REFERENCE_PARAMS_M))
 def test_parameter_count_matches_reference(name):
     model = pvtlab.create_model(name, device="meta")  # shapes only, no memory
+    assert all(p.is_meta for p in model.parameters())  # every module, v1 tables and class token included
     params_m = sum(p.numel() for p in model.parameters()) / 1e6
     assert round(params_m, 2) == pytest.approx(REFERENCE_PARAMS_M[name], abs=0.006), f"{name}: {params_m:.4f} M"
 
