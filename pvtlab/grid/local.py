@@ -28,7 +28,7 @@ from .progress import Counts, Progress, counts
 from .queue import Queue
 from .results import ResultsFile
 from .storage import is_operational, retrying
-from .worker import EXIT_INTERRUPTED, cell_runner, current_labels, work
+from .worker import EXIT_INTERRUPTED, plan_runner, current_labels, work
 
 STOP_GRACE_S = 30.0
 
@@ -90,7 +90,7 @@ def run_inline(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     with open(logs / "worker-0.log", "a") as log:
-        code = work(queue, results, cell_runner(the_plan, opts, 1), current_labels(the_plan.grid),
+        code = work(queue, results, plan_runner(the_plan, opts, 1), current_labels(the_plan.grid),
                     poll_s=opts.poll_s, log=log)
     stop.set()
     watcher.join()

@@ -27,7 +27,7 @@ from .progress import counts, duration
 from .queue import Queue
 from .results import ResultsFile
 from .storage import open_storage, retrying
-from .worker import EXIT_INTERRUPTED, cell_runner, current_labels, work
+from .worker import EXIT_INTERRUPTED, plan_runner, current_labels, work
 
 
 def run(opts: Options, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -56,7 +56,7 @@ def run_worker(the_plan: Plan, opts: Options, err: TextIO) -> int:
     torch.set_num_threads(the_plan.threads)
     queue = open_queue(the_plan, opts, create=False)
     results = ResultsFile(the_plan.results_dir)
-    return work(queue, results, cell_runner(the_plan, opts, opts.workers_in_run), current_labels(the_plan.grid),
+    return work(queue, results, plan_runner(the_plan, opts, opts.workers_in_run), current_labels(the_plan.grid),
                 poll_s=opts.poll_s, parent_pid=opts.parent_pid, log=err)
 
 

@@ -31,7 +31,8 @@ from .hostlock import cell_slot
 from .plan import Options, Plan
 from .queue import Claim, Queue
 from .results import ResultsFile
-from .storage import retrying
+from .slurm.env import slurm_columns
+from .storage import StorageSpec, open_storage, retrying
 from .variants import position_of
 
 EXIT_INTERRUPTED = 130
@@ -138,7 +139,7 @@ def run_cell(cell: Cell, *, study: str, spec_hash: str, device: str, threads: in
         result["error"] = "the measurement reported a failure without a reason"
     row = {**_provenance(device, threads), **result, **identity(cell, study=study, spec_hash=spec_hash)}
     row["error"] = _one_line(result.get("error"))
-    row.update(worker=worker_name(), workers=workers, started_at=started, finished_at=_now())
+    row.update(worker=worker_name(), workers=workers, **slurm_columns(), started_at=started, finished_at=_now())
     row.setdefault("wall_s", round(wall, 4))
     if row.get("wall_s") is None:
         row["wall_s"] = round(wall, 4)
@@ -166,17 +167,43 @@ def current_labels(grid: Grid) -> dict[str, dict[str, Any]]:
     return {cell.cell_id: labels(cell) for cell in grid.cells}
 
 
-def cell_runner(the_plan: Plan, opts: Options, workers: int | None) -> Callable[[Claim], dict[str, Any]]:
-    """What a worker does with a claim: run the cell on this machine, checkpoints under results/<name>/."""
-    name, device, threads = the_plan.grid.spec.name, opts.device, the_plan.threads
-    checkpoints = the_plan.results_dir / CHECKPOINTS_DIR
+def cell_runner(study: str, *, device: str, threads: int, timed_threads: int, checkpoints: Path,
+                workers: int | None) -> Callable[[Claim], dict[str, Any]]:
+    """What a worker does with a claim: run the cell on this machine; an accuracy cell checkpoints to
+    ``checkpoints/<cell_id>.pt`` (a path every machine of the grid sees resumes there after a kill)."""
 
     def run_one(claim: Claim) -> dict[str, Any]:
         checkpoint = checkpoints / f"{claim.cell.cell_id}.pt" if claim.cell.group == "accuracy" else None
         if checkpoint is not None:
             checkpoints.mkdir(parents=True, exist_ok=True)
-        return run_cell(claim.cell, study=name, spec_hash=claim.spec_hash, device=device,
-                        threads=the_plan.timed_threads if claim.cell.timed else threads, workers=workers,
+        return run_cell(claim.cell, study=study, spec_hash=claim.spec_hash, device=device,
+                        threads=timed_threads if claim.cell.timed else threads, workers=workers,
                         checkpoint=checkpoint)
 
     return run_one
+
+
+def plan_runner(the_plan: Plan, opts: Options, workers: int | None) -> Callable[[Claim], dict[str, Any]]:
+    """``cell_runner`` for a planned grid: checkpoints under results/<name>/."""
+    return cell_runner(the_plan.grid.spec.name, device=opts.device, threads=the_plan.threads,
+                       timed_threads=the_plan.timed_threads, checkpoints=the_plan.results_dir / CHECKPOINTS_DIR,
+                       workers=workers)
+
+
+def join(where: StorageSpec, study: str, results_dir: Path, *, threads: int, device: str, grace_s: int,
+         poll_s: float = 1.0, log: TextIO | None = None) -> int:
+    """Join a running grid knowing only its storage, study name and threads: the cells (and the names they carry)
+    come from the storage, nothing is re-planned. Rows go to ``results_dir``'s cells.csv."""
+    import torch
+
+    torch.set_num_threads(threads)
+    storage = retrying(lambda: open_storage(where, grace_s=grace_s), log=log)
+    queue = retrying(lambda: Queue(storage, where, study, create=False), log=log)
+    runner = cell_runner(study, device=device, threads=threads, timed_threads=threads,
+                         checkpoints=results_dir / CHECKPOINTS_DIR, workers=None)
+    return work(queue, ResultsFile(results_dir), runner, stored_labels(queue), poll_s=poll_s, log=log)
+
+
+def stored_labels(queue: Queue) -> dict[str, dict[str, Any]]:
+    """Cell id -> the names the cell was enqueued with (its JSON in the storage)."""
+    return {cell.cell_id: labels(cell) for cell in queue.cells().values()}
