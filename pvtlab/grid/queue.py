@@ -89,10 +89,11 @@ def deciding_trials(trials: Iterable[FrozenTrial]) -> dict[str, FrozenTrial]:
 
 def cell_states(trials: Iterable[FrozenTrial]) -> dict[str, str]:
     """Cell id -> done, failed, running, waiting or absent (interrupted, dropped, or a dead worker's)."""
-    return {cid: _state(trial) for cid, trial in deciding_trials(trials).items()}
+    return {cid: state_of(trial) for cid, trial in deciding_trials(trials).items()}
 
 
-def _state(trial: FrozenTrial) -> str:
+def state_of(trial: FrozenTrial) -> str:
+    """The cell's state as its deciding trial tells it."""
     if trial.state == TrialState.COMPLETE:
         return DONE
     if trial.state == TrialState.RUNNING:

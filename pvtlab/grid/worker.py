@@ -72,11 +72,12 @@ def work(queue: Queue, results: ResultsFile, run: Callable[[Claim], dict[str, An
             status = "ok" if ok else f"FAILED: {row.get('error')}"
             print(f"[{queue.owner}] {row['group']} {row['model']}:{row['variant']} @{row['resolution']}px "
                   f"-> {status} in {float(row.get('wall_s') or 0):.1f}s{note}", file=log, flush=True)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stopped:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if claim is not None:
             retrying(partial(queue.release, claim), log=log)
-        print(f"[{queue.owner}] interrupted; the cell in flight went back to the queue", file=log, flush=True)
+        why = f" ({stopped})" if str(stopped) else ""
+        print(f"[{queue.owner}] interrupted{why}; the cell in flight went back to the queue", file=log, flush=True)
         return EXIT_INTERRUPTED
     print(f"[{queue.owner}] finished: {done} ok, {failed} failed", file=log, flush=True)
     return 0

@@ -13,6 +13,8 @@ from typing import Any
 
 from pvtlab.errors import UserInputError
 
+from ..storage import StorageSpec
+
 KEYS = ("partition", "time", "cpus_per_task", "gpus_per_task", "mem")
 _MEM = re.compile(r"^[1-9][0-9]*[KMGT]?$")
 _PARTITION = re.compile(r"^[A-Za-z0-9_.,-]+$")
@@ -68,3 +70,15 @@ def resolve(flags: dict[str, Any], block: dict[str, Any], device: str) -> SlurmO
     if device == "cuda" and merged.get("gpus_per_task") is None:
         merged["gpus_per_task"] = 1
     return SlurmOptions(**merged)
+
+
+def check_storage(where: StorageSpec) -> None:
+    """The workers run on other nodes: the queue must be a database server they all reach."""
+    if where.kind == "journal":
+        raise UserInputError(f"--slurm needs --storage postgresql://USER:PASSWORD@HOST:PORT/DB (a database every "
+                             f"node reaches); the journal file {where.target} is refused: it finds dead workers "
+                             f"by their process, which another node cannot see")
+    if where.target.startswith("sqlite"):
+        raise UserInputError(f"--slurm needs --storage postgresql://USER:PASSWORD@HOST:PORT/DB (a database every "
+                             f"node reaches); {where.description} is refused: SQLite serializes claims with a lock "
+                             f"file, which holds on one machine only")
