@@ -90,9 +90,6 @@ def build_parser(probe: bool = False) -> argparse.ArgumentParser:
     slurm.add_argument("--slurm-gpus-per-task", type=int, metavar="N",
                        help="GPUs of each worker job (default 1 with --device cuda)")
     slurm.add_argument("--slurm-mem", metavar="SIZE", help="memory of each worker job, e.g. 16G")
-    parser.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--timed-threads", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--workers-in-run", type=int, help=argparse.SUPPRESS)
     return parser
 
 
@@ -193,9 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                        workers=args.workers or default_workers(args.device),
                        threads=args.threads, worker=args.worker, retry_failed=args.retry_failed,
                        dry_run=args.dry_run, device=args.device, grace_s=args.grace_s, report=not args.no_report,
-                       verbose=args.verbose,
-                       parent_pid=args.parent_pid, workers_in_run=args.workers_in_run, timed_threads=args.timed_threads,
-                       slurm=args.slurm, slurm_flags=_slurm_flags(args), argv=tuple(argv))
+                       verbose=args.verbose, slurm=args.slurm, slurm_flags=_slurm_flags(args), argv=tuple(argv))
         return run(opts)
     except UserInputError as exc:
         message = " ".join(str(exc).split())

@@ -37,9 +37,6 @@ class Options:
     report: bool = True
     verbose: bool = False
     poll_s: float = 1.0
-    parent_pid: int | None = None
-    workers_in_run: int | None = None
-    timed_threads: int | None = None  # set by a parent for its workers; None: decided in ``plan``
     slurm: int | None = None  # --slurm N: worker jobs of one SLURM job array instead of local workers
     slurm_flags: dict[str, Any] = field(default_factory=dict)  # --slurm-* values (None: not given)
     argv: tuple[str, ...] = field(default_factory=tuple)
@@ -105,5 +102,5 @@ def plan(opts: Options) -> Plan:
         return slurm_plan
     workers = 1 if opts.worker else opts.workers
     threads = opts.threads if opts.threads is not None else max(1, available_cpus() // workers)
-    timed = opts.timed_threads or (opts.threads if opts.threads is not None else available_cpus())
+    timed = opts.threads if opts.threads is not None else available_cpus()
     return Plan(grid=grid, results_dir=results_dir, storage=storage, threads=threads, timed_threads=timed)

@@ -57,8 +57,8 @@ def run_worker(the_plan: Plan, opts: Options, err: TextIO) -> int:
     torch.set_num_threads(the_plan.threads)
     queue = open_queue(the_plan, opts, create=False)
     results = ResultsFile(the_plan.results_dir)
-    return work(queue, results, plan_runner(the_plan, opts, opts.workers_in_run), current_labels(the_plan.grid),
-                poll_s=opts.poll_s, parent_pid=opts.parent_pid, log=err)
+    return work(queue, results, plan_runner(the_plan, opts, None), current_labels(the_plan.grid),
+                poll_s=opts.poll_s, log=err)
 
 
 def run_grid(the_plan: Plan, opts: Options, out: TextIO, err: TextIO) -> int:

@@ -32,7 +32,7 @@ from .plan import Options, Plan
 from .queue import Claim, Queue
 from .results import ResultsFile
 from .slurm.env import slurm_columns
-from .storage import StorageSpec, open_storage, retrying
+from .storage import retrying
 from .variants import position_of
 
 EXIT_INTERRUPTED = 130
@@ -189,22 +189,3 @@ def plan_runner(the_plan: Plan, opts: Options, workers: int | None) -> Callable[
     return cell_runner(the_plan.grid.spec.name, device=opts.device, threads=the_plan.threads,
                        timed_threads=the_plan.timed_threads, checkpoints=the_plan.results_dir / CHECKPOINTS_DIR,
                        workers=workers)
-
-
-def join(where: StorageSpec, study: str, results_dir: Path, *, threads: int, device: str, grace_s: int,
-         poll_s: float = 1.0, log: TextIO | None = None) -> int:
-    """Join a running grid knowing only its storage, study name and threads: the cells (and the names they carry)
-    come from the storage, nothing is re-planned. Rows go to ``results_dir``'s cells.csv."""
-    import torch
-
-    torch.set_num_threads(threads)
-    storage = retrying(lambda: open_storage(where, grace_s=grace_s), log=log)
-    queue = retrying(lambda: Queue(storage, where, study, create=False), log=log)
-    runner = cell_runner(study, device=device, threads=threads, timed_threads=threads,
-                         checkpoints=results_dir / CHECKPOINTS_DIR, workers=None)
-    return work(queue, ResultsFile(results_dir), runner, stored_labels(queue), poll_s=poll_s, log=log)
-
-
-def stored_labels(queue: Queue) -> dict[str, dict[str, Any]]:
-    """Cell id -> the names the cell was enqueued with (its JSON in the storage)."""
-    return {cell.cell_id: labels(cell) for cell in queue.cells().values()}

@@ -19,7 +19,7 @@ from pathlib import Path
 from pvtlab.train import stop
 
 from ..storage import parse_storage
-from ..worker import join
+from ..join import join
 
 # The warning signal and how long before the time limit SLURM sends it (sbatch --signal=USR1@90).
 WARNING_SIGNAL = "USR1"
