@@ -1,8 +1,8 @@
 """PostgreSQL for real: a throwaway cluster, two runners as two machines sharing it, one killed with -9 mid-cell.
 
 The cluster is the machine's own PostgreSQL (``initdb``, ``pg_ctl``) in a temp folder on a free localhost port,
-stopped at the end (conftest.py's ``postgres_url``). The test skips only where no PostgreSQL binaries exist (or the postgres extra is not
-installed). Each runner has its own results folder, as two machines would; both enqueue the same grid at once.
+stopped at the end (conftest.py's ``postgres_url``). The test skips only where no PostgreSQL binaries exist (or the
+postgres extra is not installed). Each runner has its own results folder, as two machines would; both enqueue the same grid at once.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
 import yaml
 
 from pvtlab.grid.cells import expand
