@@ -140,6 +140,9 @@ PROVENANCE: dict[str, Column] = {
     "pvtlab_version": Column("str", "", "pvtlab version"),
     "git_commit": Column("str", "", "git commit of the code that ran the cell"),
     "worker": Column("str", "", "worker that ran the cell (host and process)"),
+    "slurm_job_id": Column("str", "", "SLURM job that ran the cell, `ARRAYJOB_TASK` for a task of a job array "
+                                      "(`--slurm N`); empty outside SLURM"),
+    "slurm_node": Column("str", "", "SLURM node the cell ran on; empty outside SLURM"),
     "started_at": Column("datetime", "", "when the cell started (ISO 8601, UTC)"),
     "finished_at": Column("datetime", "", "when the cell finished (ISO 8601, UTC)"),
     "wall_s": Column("float", "s", "wall time of the cell"),

@@ -74,7 +74,7 @@ def test_each_cell_is_claimed_exactly_once_by_competing_processes(kind, workers,
 def _claim_and_die(kind: str, folder: str) -> None:
     queue = _queue(kind, Path(folder), grace_s=2)
     claim = queue.claim()
-    queue.heartbeat(claim).start()  # a no-op thread on the journal
+    queue.heartbeat(claim).__enter__()  # no heartbeat on the journal
     (Path(folder) / "doomed.txt").write_text(claim.cell.cell_id)
     time.sleep(0.5)
     os.kill(os.getpid(), signal.SIGKILL)

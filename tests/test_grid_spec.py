@@ -265,4 +265,3 @@ def test_timed_cells_get_the_whole_machine_unless_threads_are_pinned(tmp_path):
     assert plan(Options(spec_path=spec, workers=2)).timed_threads == available_cpus()
     pinned = plan(Options(spec_path=spec, workers=2, threads=1))
     assert (pinned.threads, pinned.timed_threads) == (1, 1)
-    assert plan(Options(spec_path=spec, worker=True, threads=1, timed_threads=3)).timed_threads == 3  # a parent's

@@ -16,6 +16,7 @@ from pvtlab.errors import UserInputError
 
 from .cells import Grid, expand
 from .heartbeat import GRACE_S
+from .slurm.options import SlurmOptions, check_storage, resolve
 from .spec import read_spec
 from .storage import StorageSpec, parse_storage
 
@@ -37,9 +38,8 @@ class Options:
     report: bool = True
     verbose: bool = False
     poll_s: float = 1.0
-    parent_pid: int | None = None
-    workers_in_run: int | None = None
-    timed_threads: int | None = None  # set by a parent for its workers; None: decided in ``plan``
+    slurm: int | None = None  # --slurm N: worker jobs of one SLURM job array instead of local workers
+    slurm_flags: dict[str, Any] = field(default_factory=dict)  # --slurm-* values (None: not given)
     argv: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -52,6 +52,7 @@ class Plan:
     # A timed cell has the machine to itself (hostlock.py), so it times on all of the machine's cores, not its
     # worker's share; --threads N pins both. The row records the threads it ran with.
     timed_threads: int = 1
+    slurm: SlurmOptions | None = None  # --slurm: what each worker job asks for
 
 
 def available_cpus() -> int:
@@ -61,10 +62,11 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def check_device(device: str) -> None:
+def check_device(device: str, *, here: bool = True) -> None:
+    """A known device; ``here``: this machine has it (not asked of a SLURM submit host, whose nodes run cells)."""
     if device not in ("cpu", "cuda"):
         raise UserInputError(f"--device={device!r} is not allowed; choose cpu or cuda")
-    if device == "cuda":
+    if device == "cuda" and here:
         import torch
 
         if not torch.cuda.is_available():
@@ -87,12 +89,19 @@ def check_data(grid_spec: Any) -> dict[str, Any] | None:
 
 def plan(opts: Options) -> Plan:
     """Every check, no side effects: a UserInputError here leaves results/ exactly as it was."""
-    check_device(opts.device)
+    check_device(opts.device, here=opts.slurm is None)
     spec = read_spec(opts.spec_path)
     grid = expand(spec, opts.device, check_data(spec))
     results_dir = opts.results_root / spec.name
     storage = parse_storage(opts.storage, results_dir)
+    if opts.slurm is not None:  # each job is a worker on the CPUs it asked for
+        resources = resolve(opts.slurm_flags, spec.slurm, opts.device)
+        threads = opts.threads or resources.cpus_per_task or 1
+        slurm_plan = Plan(grid=grid, results_dir=results_dir, storage=storage, threads=threads,
+                          timed_threads=threads, slurm=resources)
+        check_storage(storage)
+        return slurm_plan
     workers = 1 if opts.worker else opts.workers
     threads = opts.threads if opts.threads is not None else max(1, available_cpus() // workers)
-    timed = opts.timed_threads or (opts.threads if opts.threads is not None else available_cpus())
+    timed = opts.threads if opts.threads is not None else available_cpus()
     return Plan(grid=grid, results_dir=results_dir, storage=storage, threads=threads, timed_threads=timed)

@@ -19,8 +19,10 @@ from pvtlab.columns import COMPLEXITY_GROUPS
 from pvtlab.errors import UserInputError, did_you_mean
 from pvtlab.train.recipe import RECIPES
 
+from .slurm.options import check_slurm_block
+
 TOP_KEYS = ("name", "description", "models", "factorial", "variants", "path", "resolutions", "measure",
-            "measure_options", "only", "accuracy")
+            "measure_options", "only", "accuracy", "slurm")
 ACCURACY_KEYS = ("data", "model", "image_size", "epochs", "steps", "seeds", "options", "recipe", "nproc_per_node",
                  "checkpoint_every_s")
 # The grid's own choices for a spec's accuracy section. Training defaults (epochs, recipe, ...) are not here:
@@ -63,6 +65,7 @@ class Spec:
     measure_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     only: dict[str, tuple[str, ...] | str] = field(default_factory=dict)
     accuracy: AccuracySpec | None = None
+    slurm: dict[str, Any] = field(default_factory=dict)  # resources per worker job with --slurm (slurm/options.py)
 
 
 def bad(where: str, key: str, value: Any, allowed: str, choices: Iterable[Any] = ()) -> UserInputError:
@@ -122,9 +125,10 @@ def parse_spec(raw: dict[str, Any], *, where: str, default_name: str) -> Spec:
                              f"without 'preset' are built on each model, so list at least one preset")
     if not factorial and not variants and not models:
         raise UserInputError(f"{where}: nothing to build; give 'models', 'factorial' or 'variants'")
+    slurm = check_slurm_block(raw["slurm"], where) if "slurm" in raw else {}
     return Spec(name=name, where=where, description=description, models=models, factorial=factorial,
                 variants=variants, path=path, resolutions=resolutions, measure=measure,
-                measure_options=measure_options, only=only, accuracy=accuracy)
+                measure_options=measure_options, only=only, accuracy=accuracy, slurm=slurm)
 
 
 def _known_keys(mapping: dict[str, Any], allowed: tuple[str, ...], where: str, what: str) -> None:

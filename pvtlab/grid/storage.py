@@ -15,30 +15,22 @@ never with the password in it.
 
 from __future__ import annotations
 
-import copy
 import sqlite3
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO, TypeVar
 
 import optuna
-from optuna.storages import (
-    BaseStorage,
-    JournalStorage,
-    RDBStorage,
-    RetryHeartbeatStaleTrialCallback,
-)
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
-from optuna.trial import FrozenTrial
 
 from pvtlab.errors import UserInputError
 from pvtlab.layout import JOURNAL_FILE
 
-from .heartbeat import GRACE_S, heartbeat_s
+from .heartbeat import GRACE_S, Requeue, heartbeat_s, quiet
 
 # "postgres" is no SQLAlchemy dialect: it is listed so that its error names postgresql://.
 _RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")
@@ -61,20 +53,6 @@ class StorageSpec:
     def description(self) -> str:
         """The storage as it may be printed: a journal file, or the URL with its password hidden."""
         return f"journal file {self.target}" if self.kind == "journal" else safe_url(self.target)
-
-
-# User attributes that belong to one attempt at a cell, not to the cell: a re-queued copy starts without them.
-ATTEMPT_ATTRS = ("worker", "outcome", "row")
-
-
-class Requeue(RetryHeartbeatStaleTrialCallback):
-    """Optuna's retry callback (enqueue a WAITING copy of a failed trial), minus the dead attempt's own
-    attributes, so the copy does not look claimed by the dead worker or finished."""
-
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        fresh = copy.deepcopy(trial)
-        fresh.user_attrs = {k: v for k, v in trial.user_attrs.items() if k not in ATTEMPT_ATTRS}
-        super().__call__(study, fresh)
 
 
 def safe_url(url: str) -> str:
@@ -148,8 +126,7 @@ def open_storage(spec: StorageSpec, *, grace_s: int = GRACE_S) -> BaseStorage:
     kwargs = {"connect_args": {"timeout": 60}} if spec.target.startswith("sqlite") else {}
     shown = safe_url(spec.target)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # heartbeat_interval is marked experimental
+        with quiet():  # heartbeat_interval is marked experimental
             return RDBStorage(spec.target, engine_kwargs=kwargs, heartbeat_interval=heartbeat_s(grace_s),
                               grace_period=grace_s,
                               heartbeat_stale_trial_callback=Requeue())
