@@ -35,7 +35,7 @@ def test_each_task_gets_its_own_cells_with_shared_defaults_and_its_own_overrides
     assert shapes.settings["epochs"] == 2 and shapes.settings["steps"] is None
     assert scans.settings["steps"] == 10 and scans.settings["epochs"] is None  # a task's budget replaces the default
     assert (shapes.resolution, scans.resolution) == (48, 32)
-    assert shapes.settings["eval_sizes"] == [40, 48, 64, 72] and scans.settings["eval_sizes"] == [32, 40, 48]
+    assert shapes.settings["eval_sizes"] == [32, 48, 64] and scans.settings["eval_sizes"] == [32, 40, 56]
 
 
 def test_a_task_name_is_a_label_and_its_test_sizes_are_identity():

@@ -24,7 +24,7 @@ ACCURACY_KEYS = ("data", "model", "image_size", "epochs", "steps", "seeds", "opt
                  "checkpoint_every_s", "eval_sizes")
 # The grid's own choices for a spec's accuracy section. Training defaults (epochs, recipe, ...) are not here:
 # a key left out stays None and takes run_accuracy's default (cells.accuracy_settings).
-ACCURACY_DEFAULTS: dict[str, Any] = {"model": "pvt_nano", "image_size": 64, "epochs": None, "steps": None,
+ACCURACY_DEFAULTS: dict[str, Any] = {"model": "pvt_nano", "image_size": 48, "epochs": None, "steps": None,
                                      "seeds": [0, 1, 2], "options": {}, "recipe": None, "nproc_per_node": None,
                                      "checkpoint_every_s": None, "eval_sizes": None}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -20,18 +20,19 @@ from ..errors import UserInputError
 from .evaluate import evaluate_split
 from .runtime import Runtime
 
-EVAL_SCALES = (0.75, 1.0, 1.25, 1.5)  # the default test sizes, as multiples of the training size
+EVAL_SCALES = (2 / 3, 4 / 3, 5 / 3)  # default test sizes besides the training size, as multiples of it
+EVAL_COUNT = 3  # default test sizes in all, the training size included
 EVAL_STEP = 8  # default test sizes are rounded to a multiple of this many px
 
 
 def default_eval_sizes(image_size: int, smallest: int = 1) -> tuple[int, ...]:
-    """Test sizes around ``image_size`` (it included): ``EVAL_SCALES`` rounded to ``EVAL_STEP`` px, those below
-    ``smallest`` (the smallest input the models accept) left out; at least 3 whenever ``image_size >= smallest``."""
-    sizes = {image_size}
+    """The training size and the first of ``EVAL_SCALES`` x it (rounded to ``EVAL_STEP`` px) that the models take
+    (``smallest``: their smallest input), ``EVAL_COUNT`` in all: 32, 48, 64 at 48 px; 32, 40, 56 at 32 px."""
+    sizes = [image_size]
     for scale in EVAL_SCALES:
         size = max(EVAL_STEP, int(image_size * scale / EVAL_STEP + 0.5) * EVAL_STEP)
-        if size >= smallest:
-            sizes.add(size)
+        if size >= smallest and size not in sizes and len(sizes) < EVAL_COUNT:
+            sizes.append(size)
     return tuple(sorted(sizes))
 
 
