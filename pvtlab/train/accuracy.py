@@ -89,7 +89,8 @@ def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int,
                       checkpoint_path=checkpoint_path, checkpoint_every_s=checkpoint_every_s)
     kwargs = dict(config=config, data=data, image_size=image_size, epochs=epochs, steps=steps, seed=seed,
                   batch_size=batch_size, lr=lr, warmup=warmup, label_smoothing=label_smoothing, clip_grad=clip_grad,
-                  drop_path=drop_path, eval_sizes=eval_sizes, threads=threads, progress=progress, device=device, scaling=scaling)
+                  drop_path=drop_path, eval_sizes=eval_sizes, threads=threads, progress=progress, device=device,
+                  scaling=scaling)
     scaling.check()
     resolve_recipe(recipe, config, arguments=kwargs, recipe_options=recipe_options, nproc=nproc_per_node)
     if nproc_per_node == 1:
