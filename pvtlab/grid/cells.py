@@ -89,7 +89,8 @@ class Cell:
     @property
     def label(self) -> str:
         seed = f" seed {self.seed}" if self.seed is not None else ""
-        return f"{self.group} {self.model}:{self.variant} @{self.resolution}px{seed}"
+        task = f" [{self.task}]" if self.task else ""
+        return f"{self.group}{task} {self.model}:{self.variant} @{self.resolution}px{seed}"
 
 
 @dataclass(frozen=True)
