@@ -35,6 +35,25 @@ ALLOWED_KEYS = {
     "digits": ("name",),
 }
 
+# What each data set's accuracy probes, and what it cannot tell: one sentence each (the report quotes them).
+TASK_NOTES: dict[str, tuple[str, str]] = {
+    "synthetic": ("Position and cross-patch structure, by construction: it was built to reward what OPE and CFFN "
+                  "add (where a shape sits, and shapes that straddle patch borders).",
+                  "What a change buys on real images: its effects are the task's, not a natural-image prior's."),
+    "digits": ("Real handwritten scans (scikit-learn's 8 x 8 digits, upsampled): whether a ranking survives data "
+               "no one designed for PVTv2, with no download.",
+               "Natural-image texture, scale or clutter: the scans are tiny, centred and grey, and with enough "
+               "training every variant reaches a ceiling."),
+    "imagefolder": ("The user's own images: what each change buys on the data that matters to them.",
+                    "Anything beyond that data set and its size; a small folder ranks by noise unless seeds agree."),
+    "cifar10": ("Small real photos in 10 classes at 32 px: the usual from-scratch check of a vision change.",
+                "ImageNet-scale behaviour: at 32 px the pyramid ends on a 1 x 1 grid and short runs favour "
+                "convolutional priors."),
+    "cifar100": ("Small real photos in 100 fine classes at 32 px: a harder from-scratch real-image check.",
+                 "ImageNet-scale behaviour: at 32 px the pyramid ends on a 1 x 1 grid and short runs favour "
+                 "convolutional priors."),
+}
+
 
 def _check_int(name: str, key: str, value: Any, minimum: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:

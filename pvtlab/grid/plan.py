@@ -74,24 +74,23 @@ def check_device(device: str, *, here: bool = True) -> None:
                                  f"device (torch.cuda.is_available() is False); use --device cpu")
 
 
-def check_data(grid_spec: Any) -> dict[str, Any] | None:
-    """The accuracy data spec after ``pvtlab.data.validate_data_spec`` (a missing root is an error here)."""
-    if grid_spec.accuracy is None:
-        return None
+def check_data(grid_spec: Any) -> None:
+    """Every accuracy task's data spec through ``pvtlab.data.validate_data_spec`` (a missing root is an error)."""
     from pvtlab.data import validate_data_spec
 
-    try:
-        checked = validate_data_spec(dict(grid_spec.accuracy.data))
-    except UserInputError as exc:
-        raise UserInputError(f"{grid_spec.where}: accuracy.data: {exc}") from None
-    return dict(checked) if isinstance(checked, dict) else dict(grid_spec.accuracy.data)
+    for task in grid_spec.accuracy:
+        try:
+            validate_data_spec(dict(task.data))
+        except UserInputError as exc:
+            raise UserInputError(f"{grid_spec.where}: {task.key}.data: {exc}") from None
 
 
 def plan(opts: Options) -> Plan:
     """Every check, no side effects: a UserInputError here leaves results/ exactly as it was."""
     check_device(opts.device, here=opts.slurm is None)
     spec = read_spec(opts.spec_path)
-    grid = expand(spec, opts.device, check_data(spec))
+    check_data(spec)
+    grid = expand(spec, opts.device)
     results_dir = opts.results_root / spec.name
     storage = parse_storage(opts.storage, results_dir)
     if opts.slurm is not None:  # each job is a worker on the CPUs it asked for

@@ -105,7 +105,7 @@ def measure_cell(cell: Cell, *, device: str, threads: int, checkpoint: Path | No
 
 def labels(cell: Cell) -> dict[str, Any]:
     """The columns that name a cell in its spec; they follow the spec (``ResultsFile.refresh``)."""
-    return {"model": cell.model, "variant": cell.variant, "path_step": cell.path_step,
+    return {"model": cell.model, "variant": cell.variant, "task": cell.task, "path_step": cell.path_step,
             "base_model": cell.base_model, "in_factorial": cell.in_factorial, "aliases": ";".join(cell.aliases)}
 
 
