@@ -22,8 +22,9 @@ from pvtlab.report.catalog import (
     Catalog,
     Member,
 )
+from pvtlab.report.changes import paired
 from pvtlab.report.table import Col, Entry, Table, label, missing, number
-from pvtlab.stats import paired_difference, seeds_to_resolve
+from pvtlab.stats import seeds_to_resolve
 from pvtlab.toggles import TOGGLES
 
 TOP1_KEY, SEEDS_KEY, EFFICIENCY_KEY = "top1_acc_pct", "top1_acc_pct_per_seed", "sample_efficiency_pct"
@@ -123,11 +124,8 @@ def _paired_change(catalog: Catalog, entry: Entry, member: Member, before: Membe
 
 def _paired_diff(catalog: Catalog, member: Member, before: Member, column: str) -> dict | None:
     """``paired_difference`` of ``column`` over the seeds both rows trained; None when they share none."""
-    now, then = catalog.seed_values(member, column)[0], catalog.seed_values(before, column)[0]
-    shared = now.index.intersection(then.index)
-    if shared.empty:
-        return None
-    return paired_difference(now[shared].to_numpy(), then[shared].to_numpy())
+    found = paired(catalog, member, before, column)
+    return found[0] if found else None
 
 
 def _delta_warning(catalog: Catalog, member: Member, before: Member) -> list[str]:
