@@ -37,11 +37,11 @@ class AccuracyChange:
     verdict: str
 
     def text(self) -> str:
-        """ "+10.5 ± 3.1 pp (n=3)": the change as the report prints it."""
-        ci = "no CI" if math.isnan(self.ci_half) else f"± {self.ci_half:.2g} pp" if self.ci_half < 1 else \
-            f"± {self.ci_half:.1f} pp"
-        return f"{self.effect:+.1f} {ci} (n={self.n})" if not ci.startswith("no") else f"{self.effect:+.1f} pp, {ci}"
-
+        """ "+10.5 ± 3.1 pp, n=3": the change as the report prints it (two significant digits for a CI below 1)."""
+        if math.isnan(self.ci_half):
+            return f"{self.effect:+.1f} pp, no CI (n={self.n})"
+        ci = f"{self.ci_half:.2g}" if self.ci_half < 1 else f"{self.ci_half:.1f}"
+        return f"{self.effect:+.1f} ± {ci} pp, n={self.n}"
 
 def column_at(catalog: Catalog, task: str, size: int, column: str = "top1_acc") -> str:
     """The column holding ``column`` at test size ``size`` on ``task``: the row's own at the training size when

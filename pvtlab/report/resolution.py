@@ -80,7 +80,7 @@ def accuracy_vs_resolution_figure(catalog: Catalog) -> Figure | None:
               for title, group in members(catalog)]
     if not panels:
         return None
-    fig, axes = new_figure(len(panels), width=7.2, height=4.4, max_cols=1)
+    fig, axes = new_figure(len(panels), width=7.2, height=4.4, max_cols=2)
     for ax, (task, title, group) in zip(axes, panels):
         sizes = catalog.test_sizes(task)
         for index, member in enumerate(group):
@@ -89,7 +89,7 @@ def accuracy_vs_resolution_figure(catalog: Catalog) -> Figure | None:
                 continue
             color = f"C{index % 10}"
             ax.plot(points["size"], points["mean"], color=color, marker=MARKERS[index % len(MARKERS)],
-                    linestyle=LINESTYLES[index // 10 % len(LINESTYLES)], label=f"{member.label} (n={points['n'].max()})")
+                    linestyle=LINESTYLES[index % len(LINESTYLES)], label=f"{member.label} (n={points['n'].max()})")
             ax.fill_between(points["size"], points["low"], points["high"], color=color, alpha=0.12, linewidth=0)
         train = catalog.train_size(task)
         if train:

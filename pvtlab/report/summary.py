@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable
 
 from pvtlab.report import verdict
-from pvtlab.report.catalog import Catalog
+from pvtlab.report.catalog import Catalog, Member, Metric
 from pvtlab.report.changes import AccuracyChange, step_changes, toggle_changes
 from pvtlab.report.effects import EffectSet
 from pvtlab.report.paper import TABLE6_NOTE, table6_top1
@@ -29,11 +29,13 @@ def summary_section(catalog: Catalog, sets: list[EffectSet]) -> str:
     per_task = {task: toggle_changes(catalog, task) for task in catalog.tasks}
     costs = cost_items(sets)
     lines = ["## The answer: what each change buys", ""]
-    for toggle, (old, new, name) in TOGGLES.items():
-        accuracy = [c for changes in per_task.values() for c in changes if c.change == name]
-        lines.append(f"- **{name}** ({toggle} {old} → {new}): " + headline(accuracy, costs.get(name, [])))
-    if not any(per_task.values()) and not costs:
-        lines.append("- No factorial with complete cells in this grid: no main effects to judge.")
+    if any(per_task.values()) or costs:
+        for toggle, (old, new, name) in TOGGLES.items():
+            accuracy = [c for changes in per_task.values() for c in changes if c.change == name]
+            lines.append(f"- **{name}** ({toggle} {old} → {new}): " + headline(accuracy, costs.get(name, [])))
+    else:
+        lines.append("- No full factorial in this grid, so no change is judged on its own; the path below judges "
+                     "each step against the one before.")
     lines += ["", verdict.RULES, ""]
     lines += _task_caveats(catalog)
     lines += _path_summary(catalog)
@@ -49,13 +51,13 @@ def headline(accuracy: list[AccuracyChange], costs: list[tuple[str, str, str]]) 
         mine = [c for c in accuracy if c.task == task]
         main = next((c for c in mine if c.trained), mine[0])
         plain, _, why = main.verdict.partition(" (")
-        parts.append(f"top-1 **{plain}** on {task} ({main.text()} @{main.size} px" + (f"; {why}" if why else ")"))
+        parts.append(f"top-1 on {task}: **{plain}** ({main.text()}, @{main.size} px" + (f"; {why}" if why else ")"))
     if not accuracy:
         parts.append("top-1 not measured")
     first = {}
     for what, change, judged in costs:
         first.setdefault(what.split(" @")[0], (what, change, judged))
-    parts += [f"{what.split(' @')[0]} **{judged}** ({change}" + (f" @{what.split(' @')[1]})" if " @" in what else ")")
+    parts += [f"{what.split(' @')[0]}: **{judged}** ({change}" + (f", @{what.split(' @')[1]})" if " @" in what else ")")
               for what, change, judged in first.values()]
     return "; ".join(parts) + "."
 
@@ -75,7 +77,7 @@ def cost_items(sets: list[EffectSet]) -> dict[str, list[tuple[str, str, str]]]:
             relative = float(r["relative_pct"])
             estimates = [e * relative / r["effect"] if r["effect"] else 0.0 for e in r["estimates"]]
             spread = "" if len(set(round(e, 6) for e in estimates)) <= 1 else \
-                f" ({min(estimates):+.1f} to {max(estimates):+.1f} %)"
+                f", range {min(estimates):+.1f} to {max(estimates):+.1f} %"
             change = f"{relative:+.1f} %{spread}" if not math.isnan(relative) else "n/a"
             out.setdefault(r["improvement"], []).append((what, change, verdict.cost(s.column, estimates)))
     return out
@@ -104,8 +106,10 @@ def _path_summary(catalog: Catalog) -> list[str]:
     steps = next(iter(catalog.paths.values()))
     tasks = catalog.tasks
     per_task = {task: step_changes(catalog, task) for task in tasks}
+    costs = [m for m in catalog.metrics if m.column in ("params_m", "gmacs")][:2]
     head = ["Step", "Setting", "Paper top-1 (ImageNet, %)"] + [f"Δ top-1, {t} @{catalog.train_size(t)} px (pp)"
                                                                for t in tasks]
+    head += [f"Δ {m.header}" for m in costs]
     lines = ["**The paper's path, step by step** (each row against the one above)", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     previous = None
@@ -119,9 +123,24 @@ def _path_summary(catalog: Catalog) -> list[str]:
                 cells.append(f"top-1 {entry.value:.1f} %" if entry.has_value else "-")
             else:
                 cells.append(f"{found[0].text()}: **{found[0].verdict}**" if found else "-")
+        cells += [_cost_step(catalog, member, previous, m) for m in costs]
         lines.append("| " + " | ".join(cells) + " |")
         previous = member
     return lines + ["", TABLE6_NOTE, ""]
+
+
+def _cost_step(catalog: Catalog, member: Member, previous: Member | None, metric: Metric) -> str:
+    """A counted cost's change against the previous step, % and verdict; the value itself on the first step."""
+    now = catalog.value(member, metric)
+    if not now.has_value:
+        return "-"
+    if previous is None:
+        return f"{now.value:.3g} {metric.unit}"
+    then = catalog.value(previous, metric)
+    if not then.has_value or not then.value:
+        return "-"
+    relative = 100.0 * (now.value - then.value) / then.value
+    return f"{relative:+.1f} %: **{verdict.cost(metric.column, [relative])}**"
 
 
 def _details(per_task: dict[str, list[AccuracyChange]], costs: dict[str, list[tuple[str, str, str]]]) -> list[str]:

@@ -72,8 +72,15 @@ def _parse(text: object) -> dict[int, float]:
     return out
 
 
+# Used until pvtlab.data.spec.TASK_NOTES names the task (its entries win).
+FALLBACK_NOTES = {"synthetic": ("absolute position and structure across patch borders (where a marker sits, which "
+                                "of two distant squares is left, lines that zigzag at patch borders)",
+                                "how a change does on natural images: the task is built so that OPE and CFFN have "
+                                "position and cross-patch structure to win, by construction")}
+
+
 def task_notes() -> dict[str, tuple[str, str]]:
     """Task name -> (what it probes, what it cannot tell), from ``pvtlab.data.spec.TASK_NOTES`` when it exists."""
     from pvtlab.data import spec
 
-    return dict(getattr(spec, "TASK_NOTES", {}))
+    return FALLBACK_NOTES | dict(getattr(spec, "TASK_NOTES", {}))
