@@ -40,7 +40,6 @@ Combo = tuple[str, str, str]  # (patch_embed, position, attention)
 COMBOS: list[Combo] = list(itertools.product(*[(old, new) for old, new, _ in TOGGLES.values()]))
 ACCURACY = "accuracy"
 EFFICIENCY = "sample_efficiency_pct"  # derived per accuracy row from val_curve (see curves.py)
-CHANCE_MARGIN_PP = 5.0  # mean top-1 below chance + this: the variant did not learn
 MIN_SEEDS = 3
 PREFERRED_RESOLUTION = 224  # the papers' ImageNet size, used for single-number columns when measured
 

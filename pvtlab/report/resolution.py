@@ -68,8 +68,7 @@ def resolution_tables(catalog: Catalog) -> list[Table]:
                     [missing("not run"), label("-")]
             effects.add(row)
         effects.notes += ["OPE, CFFN, LSRA: main effects over the factorial, paired by seed; numbered rows: a path "
-                          "step against the step before, paired over the seeds both trained. ± 95% CI.",
-                          BILINEAR_NOTE]
+                          "step against the step before, paired over the seeds both trained. ± 95% CI."]
         tables += [top1, effects]
     return tables
 

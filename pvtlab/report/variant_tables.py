@@ -15,7 +15,6 @@ from dataclasses import replace
 
 from pvtlab.report.catalog import (
     CEILING_PCT,
-    CHANCE_MARGIN_PP,
     COMBOS,
     EFFICIENCY,
     MIN_SEEDS,
@@ -24,6 +23,7 @@ from pvtlab.report.catalog import (
 )
 from pvtlab.report.changes import paired
 from pvtlab.report.table import Col, Entry, Table, label, missing, number
+from pvtlab.report.verdict import near_chance
 from pvtlab.stats import seeds_to_resolve
 from pvtlab.toggles import TOGGLES
 
@@ -156,9 +156,10 @@ def accuracy_warnings(catalog: Catalog, member: Member, name: str) -> list[str]:
     if entry.ci is not None and not math.isnan(entry.ci) and 2 * entry.ci > 100.0:
         out.append(f"Warning: {name} top-1 has a 95% CI wider than 0-100 % (± {number(entry.ci)} pp).")
     chance = catalog.chance_pct
-    if chance is not None and entry.value < chance + CHANCE_MARGIN_PP:
+    if near_chance(entry.value, chance):
         out.append(f"Warning: {name} sits at chance: top-1 {number(entry.value)} % against chance "
-                   f"{number(chance)} % (100 / classes); it did not learn, so its deltas say nothing about the change.")
+                   f"{number(chance)} % (100 / classes); it did not learn, so a change measured from it is not an "
+                   "improvement.")
     if entry.value >= CEILING_PCT:
         out.append(f"Warning: {name} sits at the ceiling: top-1 {number(entry.value)} % >= {CEILING_PCT:g} %; "
                    "the task cannot show whether it is better than its neighbours.")

@@ -36,7 +36,7 @@ from pvtlab.report.plots import (
     scaling_skip_reason,
     throughput_figure,
 )
-from pvtlab.report.resolution import BILINEAR_NOTE, accuracy_vs_resolution_figure, has_sizes, resolution_tables
+from pvtlab.report.resolution import accuracy_vs_resolution_figure, has_sizes, resolution_tables
 from pvtlab.report.summary import summary_section
 from pvtlab.report.table import Table, markdown, write
 from pvtlab.report.variant_tables import factorial_tables, path_tables
@@ -91,6 +91,11 @@ class Report:
         return effect_sets(self.catalog)
 
     @cached_property
+    def header(self) -> str:
+        """The title and "What was run" (see ``header``); the report shows them apart."""
+        return header(self.cells, self.catalog.rows, self.folder)
+
+    @cached_property
     def tables(self) -> dict[str, list[Table]]:
         return build_tables(self.catalog, self.sets)
 
@@ -109,11 +114,11 @@ class Report:
 
 
 def _title(report: Report) -> str:
-    return header(report.cells, report.catalog.rows, report.folder).split("\n## ", 1)[0].rstrip() + "\n"
+    return report.header.split("\n## ", 1)[0].rstrip() + "\n"
 
 
 def _setup(report: Report) -> str:
-    return "## " + header(report.cells, report.catalog.rows, report.folder).split("\n## ", 1)[1]
+    return "## " + report.header.split("\n## ", 1)[1]
 
 
 def _summary(report: Report) -> str:
@@ -127,7 +132,7 @@ def _evidence(report: Report) -> str:
     if cross is not None:
         parts += ["## Across tasks\n", report.table(cross)]
     if has_sizes(report.catalog):
-        parts += ["## Accuracy by test size\n", BILINEAR_NOTE + "\n"]
+        parts += ["## Accuracy by test size\n"]
         parts += [report.table(t) for t in resolution_tables(report.catalog)]
         figure = accuracy_vs_resolution_figure(report.catalog)
         if figure is not None:
