@@ -42,8 +42,8 @@ def test_verdicts_follow_the_ci_and_the_sign() -> None:
 def test_old_rows_form_one_task_named_after_their_data() -> None:
     rows = pd.DataFrame({"task": [None, "", "digits"],
                          "data_json": [json.dumps({"name": "synthetic"}), None, json.dumps({"name": "x"})]})
-    assert task_names(rows).tolist() == ["synthetic", "accuracy", "digits"]
-    assert task_names(rows.drop(columns="task")).tolist() == ["synthetic", "accuracy", "x"]
+    assert task_names(rows).tolist() == ["synthetic", "unnamed task", "digits"]
+    assert task_names(rows.drop(columns="task")).tolist() == ["synthetic", "unnamed task", "x"]
     sizes = by_resolution(pd.DataFrame({"top1_by_res": ['{"32": 40.5, "64": 50}', "", "not json"]}))
     assert list(sizes) == ["top1_acc_at_32px", "top1_acc_at_64px"]
     assert sizes["top1_acc_at_32px"].iloc[0] == 40.5 and sizes["top1_acc_at_64px"].isna().tolist()[1:] == [True] * 2
@@ -80,7 +80,7 @@ def test_summary_opens_with_one_verdict_line_per_change_and_the_paper_beside_the
     assert lines[0] == "## The answer: what each change buys"
     assert [line.split("**")[1] for line in lines[2:5]] == ["OPE", "CFFN", "LSRA"]
     assert "top-1 on synthetic: **helps** (+3.6 ± 0.25 pp, n=3, @64 px)" in lines[2]
-    assert "compute: **hurts**" in lines[2] and "params: **helps**" in lines[4]
+    assert "compute: **hurts**" in lines[2] and "parameters: **helps**" in lines[4]
     assert "position and cross-patch structure" in text  # what the synthetic task can and cannot show
     path = [line for line in lines if line.startswith("| ") and line[2].isdigit()]
     assert [row.split(" | ")[2] for row in path] == ["79.8", "81.1", "82.0", "82.1"]

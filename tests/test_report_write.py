@@ -43,7 +43,7 @@ def test_report_opens_with_the_answer_then_says_what_was_run(folder: Path) -> No
     text = (folder / "report.md").read_text()
     lines = text.splitlines()
     assert lines[0] == "# Ablation report: synthetic" and lines[2] == "## The answer: what each change buys"
-    assert lines[4].startswith("- **OPE** (patch_embed non_overlap → overlap): top-1 **helps**")
+    assert lines[4].startswith("- **OPE** (patch_embed non_overlap → overlap): top-1 on unnamed task: **helps** (+3.6")
     assert text.index("## The answer") < text.index("## Warnings") < text.index("## What was run") \
         < text.index("## The paper's path")
     intro = text.split("## What was run")[1].split("## The paper's path")[0]

@@ -22,8 +22,7 @@ from matplotlib.text import Annotation, Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 from matplotlib.transforms import Bbox
 
-from pvtlab.columns import COLUMNS
-from pvtlab.report.complexity import CURVES, fit_exponent
+from pvtlab.report.complexity import fit_exponent, metric_words
 
 DPI = 150
 FORMATS = ("png", "pdf")
@@ -76,18 +75,6 @@ def readable_log_ticks(ax: Axes, which: str = "y") -> None:
     ticks = [t for t in MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high) if low <= t <= high]
     axis.set_major_locator(FixedLocator(ticks))
     axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-
-
-def metric_words(metric: str) -> tuple[str, str]:
-    """(name in words, unit) of a cost column: the report's curve title ("Compute", "GMACs"), else the first
-    clause of its cells.csv meaning, else the column name itself."""
-    for curve in CURVES.values():
-        if curve.column == metric:
-            return curve.title, curve.unit
-    column = COLUMNS.get(metric)
-    if column is None:
-        return metric, ""
-    return column.meaning.split(",")[0].split(":")[0].capitalize(), column.unit
 
 
 def save(fig: Figure, folder: Path, stem: str) -> list[Path]:
@@ -252,7 +239,8 @@ def plot_complexity(data: pd.DataFrame, metric: str, *, panel: str | None = None
                                   for line, rows in part.groupby("_line", sort=False)})
         for index, (line, values) in enumerate(series.items()):
             slope = fit_exponent(values.index.tolist(), values.tolist())
-            text = textwrap.fill(f"{line}:", LEGEND_CHARS) + (f" k = {slope:.2f}" if not math.isnan(slope) else " k n/a")
+            fitted = f" k = {slope:.2f}" if not math.isnan(slope) else " k n/a"
+            text = textwrap.fill(f"{line}:", LEGEND_CHARS) + fitted
             bad = failed[failed["_panel"].eq(name) & failed["_line"].isin(line.split(" = "))]["resolution"]
             if len(bad):
                 text += f" (failed @{', '.join(str(int(r)) for r in sorted(bad.unique()))} px)"

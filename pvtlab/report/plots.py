@@ -26,7 +26,6 @@ from pvtlab.report.figures import (
     legend_outside,
     new_figure,
     place_labels,
-    plain_log_ticks,
     plot_complexity,
     readable_log_ticks,
 )
@@ -59,7 +58,8 @@ def scaling_figure(catalog: Catalog, curve_name: str) -> Figure | None:
     shown = data.groupby(["model", "variant"])["value"].transform(lambda v: v.notna().any()) | data["status"].eq(
         "failed")
     data = data.assign(variant=data["label"])
-    return plot_complexity(data[shown].rename(columns={"value": curve.column}), curve.column, panel="panel", relative=True,
+    return plot_complexity(data[shown].rename(columns={"value": curve.column}), curve.column, panel="panel",
+                           relative=True,
                            ylabel=f"{curve.title} ({curve.unit}, log scale)",
                            title=f"{curve.title} vs input resolution{catalog.batch_text(curve.group)} "
                                  "(k: cost grows as side^k)")
@@ -311,9 +311,9 @@ def throughput_figure(catalog: Catalog) -> Figure | None:
                 markerfacecolor="none", markeredgecolor=color, label=f"Pareto front @{resolution} px")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    plain_log_ticks(ax.xaxis)
-    plain_log_ticks(ax.yaxis)
     ax.margins(0.12)
+    readable_log_ticks(ax, "x")
+    readable_log_ticks(ax, "y")
     ax.set_xlabel("Compute of the full-size model at that side (GMACs, log scale)")
     ax.set_ylabel(f"Measured inference throughput{catalog.batch_text('throughput')} (img/s, log scale)")
     ax.set_title("Does fewer GMACs mean faster?")

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pvtlab.report import verdict
 from pvtlab.report.catalog import Catalog, Member, Metric
 from pvtlab.report.changes import AccuracyChange, step_changes, toggle_changes
+from pvtlab.report.complexity import metric_words
 from pvtlab.report.effects import EffectSet
 from pvtlab.report.paper import TABLE6_NOTE, table6_top1
 from pvtlab.report.tasks import task_notes
@@ -20,8 +21,6 @@ from pvtlab.toggles import TOGGLES
 
 # Costs the summary names (the tables hold the rest), in this order.
 SUMMARY_COSTS = ("params_m", "gmacs", "peak_mem_over_idle_mib", "infer_img_per_s_median", "train_img_per_s_median")
-COST_WORDS = {"params_m": "params", "gmacs": "compute", "peak_mem_over_idle_mib": "inference memory",
-              "infer_img_per_s_median": "inference speed", "train_img_per_s_median": "training speed"}
 
 
 def summary_section(catalog: Catalog, sets: list[EffectSet]) -> str:
@@ -72,7 +71,7 @@ def cost_items(sets: list[EffectSet]) -> dict[str, list[tuple[str, str, str]]]:
     out: dict[str, list[tuple[str, str, str]]] = {}
     for s in usable:
         where = s.metric.split(" (")[0].split("@")[-1].split(",")[0]
-        what = COST_WORDS[s.column] + (f" @{where.strip()}" if "@" in s.metric else "")
+        what = metric_words(s.column)[0].lower() + (f" @{where.strip()}" if "@" in s.metric else "")
         for r in s.main.to_dict("records"):
             relative = float(r["relative_pct"])
             estimates = [e * relative / r["effect"] if r["effect"] else 0.0 for e in r["estimates"]]
@@ -109,7 +108,7 @@ def _path_summary(catalog: Catalog) -> list[str]:
     costs = [m for m in catalog.metrics if m.column in ("params_m", "gmacs")][:2]
     head = ["Step", "Setting", "Paper top-1 (ImageNet, %)"] + [f"Δ top-1, {t} @{catalog.train_size(t)} px (pp)"
                                                                for t in tasks]
-    head += [f"Δ {m.header}" for m in costs]
+    head += [f"Δ {m.header.split(' (')[0]} (%)" for m in costs]
     lines = ["**The paper's path, step by step** (each row against the one above)", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     previous = None

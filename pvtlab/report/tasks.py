@@ -13,7 +13,7 @@ import math
 
 import pandas as pd
 
-NO_TASK = "accuracy"  # the task name of rows that name none (no task column, no data_json name)
+NO_TASK = "unnamed task"  # the task of rows that name none (no task column, no data_json name)
 BY_RES = {"top1_acc": "top1_by_res", "ema_top1_acc": "ema_top1_by_res"}
 
 
