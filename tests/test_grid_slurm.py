@@ -59,7 +59,7 @@ def _held_accuracy_cell(queue: Queue, timeout: float = 60) -> str:
 
 
 def test_slurm_grid_survives_a_scancelled_job_and_runs_each_cell_once(slurm_env, postgres_url, tmp_path):
-    spec = _spec(tmp_path, "sl")
+    spec = _spec(tmp_path, "sl", accuracy={**ACCURACY, "seeds": [0]})
     ids = {cell.cell_id for cell in expand(read_spec(spec), "cpu").cells}
     env = {**slurm_env, "PYTHONPATH": str(ROOT)}
     grid = _cli("--grid", str(spec), "--storage", postgres_url, "--slurm", "2", "--threads", "1",
@@ -85,8 +85,11 @@ def test_slurm_grid_survives_a_scancelled_job_and_runs_each_cell_once(slurm_env,
     if grid.returncode == 1:  # both jobs ended early: the other one may have been scheduled after the scancel
         assert "every job of array" in err
     assert set(complete) == ids and set(complete.values()) == {1}, err  # every cell finished exactly once
-    handed_back = [t for t in queue.trials() if t.user_attrs.get("slurm_job") == victim and t.state.name == "FAIL"]
-    assert handed_back and handed_back[0].user_attrs["outcome"] == "interrupted"  # SIGTERM: the cell went back
+    # SIGTERM hands the cell back (outcome "interrupted"); a worker too slow to do so within KillWait is killed,
+    # and the heartbeat fails its trial (no outcome) and re-queues the cell: either way it ran again elsewhere
+    lost = [t for t in queue.trials() if t.user_attrs.get("slurm_job") == victim and t.state.name == "FAIL"]
+    assert lost and all(t.user_attrs.get("outcome") in ("interrupted", None) for t in lost)
+    assert {t.user_attrs["cell_id"] for t in lost} <= set(complete)
     rows = ResultsFile(tmp_path / "results" / "sl").by_id()
     assert set(rows) == ids and all(row["status"] == "ok" for row in rows.values())
     assert all(re.fullmatch(r"\d+_[01]", row["slurm_job_id"]) and row["slurm_node"] for row in rows.values())
@@ -95,7 +98,7 @@ def test_slurm_grid_survives_a_scancelled_job_and_runs_each_cell_once(slurm_env,
     status = _cli("--status", str(spec), "--storage", postgres_url)
     out, _ = status.communicate(timeout=60)
     assert status.returncode == 0
-    assert re.search(r"params\s+2\s+0\s+0\s+0", out) and re.search(r"accuracy\s+4\s+0\s+0\s+0", out), out
+    assert re.search(r"params\s+2\s+0\s+0\s+0", out) and re.search(r"accuracy\s+2\s+0\s+0\s+0", out), out
 
 
 def test_status_names_running_and_failed_cells(postgres_url, tmp_path):
