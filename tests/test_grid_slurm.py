@@ -62,8 +62,9 @@ def test_slurm_grid_survives_a_scancelled_job_and_runs_each_cell_once(slurm_env,
     spec = _spec(tmp_path, "sl", accuracy={**ACCURACY, "seeds": [0]})
     ids = {cell.cell_id for cell in expand(read_spec(spec), "cpu").cells}
     env = {**slurm_env, "PYTHONPATH": str(ROOT)}
-    grid = _cli("--grid", str(spec), "--storage", postgres_url, "--slurm", "2", "--threads", "1",
-                "--grace-s", "4", "--results-dir", str(tmp_path / "results"), "--no-report", env=env)
+    grid = _cli("--grid", str(spec), "--storage", postgres_url, "--slurm", "2", "--slurm-time", "10",
+                "--slurm-mem", "1G", "--threads", "1", "--grace-s", "4", "--results-dir", str(tmp_path / "results"),
+                "--no-report", env=env)
     try:
         where = parse_storage(postgres_url, tmp_path)
         deadline = time.monotonic() + 60
@@ -93,7 +94,10 @@ def test_slurm_grid_survives_a_scancelled_job_and_runs_each_cell_once(slurm_env,
     rows = ResultsFile(tmp_path / "results" / "sl").by_id()
     assert set(rows) == ids and all(row["status"] == "ok" for row in rows.values())
     assert all(re.fullmatch(r"\d+_[01]", row["slurm_job_id"]) and row["slurm_node"] for row in rows.values())
-    assert re.search(r"submitted job array \d+: 2 worker\(s\)", err)
+    assert re.search(r"submitted job array \d+: 2 worker\(s\), each with time=10, mem=1G", err)
+    script = next((tmp_path / "results" / "sl" / "slurm").glob("*/*_submission.sh")).read_text()
+    for line in ("--array=0-1%2", "--time=10", "--mem=1G", "--signal=USR1@90"):
+        assert f"#SBATCH {line}\n" in script
 
     status = _cli("--status", str(spec), "--storage", postgres_url)
     out, _ = status.communicate(timeout=60)
