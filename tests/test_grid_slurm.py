@@ -126,6 +126,14 @@ def test_status_names_running_and_failed_cells(postgres_url, tmp_path):
     assert sum(map(sum, counts.values())) == len(cells)
 
 
+def test_status_of_a_grid_that_never_ran_is_one_line_and_writes_nothing(tmp_path, capsys):
+    spec = _spec(tmp_path, "none")
+    code = main(["--status", str(spec), "--results-dir", str(tmp_path / "results")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--status: no grid queue at" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "results").exists()
+
+
 @pytest.mark.parametrize("args, message", [
     (["--slurm", "2"], "--slurm needs --storage postgresql://"),  # the default journal file
     (["--slurm", "2", "--storage", "sqlite:///{tmp}/q.db"], "SQLite serializes claims with a lock file"),
