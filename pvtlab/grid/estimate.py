@@ -92,7 +92,7 @@ def dry_run(the_plan: Plan, opts: Options, out: TextIO) -> int:
     """One line per group (cells, to run, done, failed, estimated time), how many rows of cells.csv the spec
     no longer has (a run marks them stale), and with ``--verbose`` every cell in a table sized to its contents;
     runs and writes nothing."""
-    grid, threads, timed, workers = the_plan.grid, the_plan.threads, the_plan.timed_threads, opts.workers
+    grid, threads, timed, workers = the_plan.grid, the_plan.threads, the_plan.timed_threads, opts.slurm or opts.workers
     results = ResultsFile(the_plan.results_dir)
     rows = results.by_id()
     table: list[tuple[str, ...]] = []

@@ -15,6 +15,7 @@ from typing import TextIO
 from optuna.trial import FrozenTrial
 
 from pvtlab.columns import GROUPS
+from pvtlab.errors import UserInputError
 
 from .cells import Cell
 from .progress import duration
@@ -29,6 +30,8 @@ def status(spec_path: Path, storage_url: str | None, results_root: Path, out: Te
     """Print the grid's state; 0 when it is finished, 1 while cells are running or waiting."""
     name = read_spec(spec_path).name
     where = parse_storage(storage_url, results_root / name)
+    if where.kind == "journal" and not Path(where.target).exists():
+        raise UserInputError(f"--status: no grid queue at {where.target}; give the --storage the grid runs on")
     queue = retrying(lambda: Queue(open_storage(where), where, name, create=False))
     decided = deciding_trials(retrying(queue.trials))
     by_group: dict[str, Counter] = {}

@@ -10,7 +10,6 @@ lack.
 
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 import time
@@ -34,16 +33,17 @@ JOBS_CHECK_S = 5.0
 
 def submit(the_plan: Plan, opts: Options, resources: SlurmOptions, err: TextIO) -> str:
     """Submit ``opts.slurm`` workers as one job array; returns the array's job id."""
-    os.environ.setdefault("SUBMITIT_PREEMPT_SIGNAL", WARNING_SIGNAL)  # read by submitit when it is imported
     try:
         import submitit
     except ImportError:
         raise UserInputError('--slurm needs submitit, which is not installed; pip install -e ".[slurm]"') from None
     folder = the_plan.results_dir.resolve() / SUBMIT_DIR
     executor = submitit.SlurmExecutor(folder=folder / "%j")
-    # time=None: no --time, the partition's default limit (submitit's own default would be 5 minutes)
-    executor.update_parameters(job_name=f"pvtlab-{the_plan.grid.spec.name}", signal_delay_s=warning_s(resources),
-                               array_parallelism=opts.slurm, **{"time": None, **resources.given()})
+    # time=None: no --time, the partition's default limit (submitit's own default would be 5 minutes). The warning
+    # signal is ours (job.py handles it), whatever SUBMITIT_PREEMPT_SIGNAL says.
+    executor.update_parameters(job_name=f"pvtlab-{the_plan.grid.spec.name}", array_parallelism=opts.slurm,
+                               additional_parameters={"signal": f"{WARNING_SIGNAL}@{warning_s(resources)}"},
+                               **{"time": None, **resources.given()})
     args = JobArgs(storage=the_plan.storage.target, study=the_plan.grid.spec.name,
                    results_dir=str(the_plan.results_dir.resolve()), device=opts.device, threads=opts.threads,
                    grace_s=opts.grace_s)
