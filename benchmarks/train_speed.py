@@ -47,11 +47,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def accuracy_variants(spec_path: Path) -> tuple[Any, dict[str, Any]]:
-    """(spec, {variant label: [accuracy cells]}) with aliases folded into one label."""
+    """(spec, {variant label: [accuracy cells of the spec's first task]}) with aliases folded into one label."""
     spec = read_spec(spec_path)
     variants: dict[str, list] = {}
     for cell in expand(spec, "cpu").cells:
-        if cell.group == "accuracy":
+        if cell.group == "accuracy" and cell.task == spec.accuracy[0].task:
             label = " = ".join([cell.variant, *cell.aliases])
             variants.setdefault(label, []).append(cell)
     return spec, variants
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     spec, variants = accuracy_variants(args.spec)
-    acc = spec.accuracy
+    acc = spec.accuracy[0]  # the first task's data and settings
     settings = default_settings(epochs=acc.epochs, steps=acc.steps, **acc.options)
     train_set, _, num_classes = build_datasets(acc.data, acc.image_size, seed=0)
     report: dict[str, Any] = {"spec": str(args.spec), "image_size": acc.image_size, "threads": args.threads}

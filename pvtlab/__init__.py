@@ -5,7 +5,11 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from .models import PVTConfig, create_model, get_config, list_models, load_weights
+from .builds import check_torchvision
+
+check_torchvision()  # before timm imports it: a torch/torchvision build mismatch is named, not a raw traceback
+
+from .models import PVTConfig, create_model, get_config, list_models, load_weights  # noqa: E402
 
 __version__ = "0.1.0"
 

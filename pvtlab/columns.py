@@ -34,6 +34,8 @@ IDENTITY: dict[str, Column] = {
     "group": Column("str", "", "measurement group: params, flops, memory, throughput or accuracy"),
     "model": Column("str", "", "preset the variant is built on (accuracy rows: the small training model)"),
     "variant": Column("str", "", "variant name (a factorial combination or a named variant of the spec)"),
+    "task": Column("str", "", "accuracy task the row trained on (a name in the spec's `accuracy.tasks`, or the data "
+                              "name of a single-task spec); empty for non-accuracy rows"),
     "path_step": Column("int", "", "position on the spec's `path` (0 = its first variant, e.g. PVTv1-Small); empty "
                                    "otherwise"),
     "patch_embed": Column("str", "", "non_overlap (PVTv1) or overlap (PVTv2 OPE)"),
@@ -133,6 +135,11 @@ MEASUREMENTS: dict[str, Column] = {
     "val_loss": Column("float", "nats", "mean validation cross-entropy (natural log)", A),
     "ema_top1_acc": Column("float", "%", "top-1 validation accuracy of the EMA weights (empty when EMA is off)", A),
     "ema_top5_acc": Column("float", "%", "top-5 validation accuracy of the EMA weights (empty when EMA is off)", A),
+    "top1_by_res": Column("str", "", "top-1 % of the trained model at each test size, without retraining: JSON "
+                                     "object {\"<px>\": top-1 %} sorted by px; the training size is one, equal to "
+                                     "`top1_acc` (other sizes: the same validation images resized bilinearly, "
+                                     "antialiased when shrinking; PVTv1's position tables resized bilinearly)", A),
+    "ema_top1_by_res": Column("str", "", "`top1_by_res` of the EMA weights (empty when EMA is off)", A),
     "val_curve": Column("str", "", "validation top-1 through training: JSON list of [images_seen, top1_pct], "
                                    "at least 8 points, images_seen increasing", A),
     "train_time_s": Column("float", "s", "training wall time", A),
@@ -161,6 +168,9 @@ PROVENANCE: dict[str, Column] = {
     "pvtlab_version": Column("str", "", "pvtlab version"),
     "git_commit": Column("str", "", "git commit of the code that ran the cell"),
     "worker": Column("str", "", "worker that ran the cell (host and process)"),
+    "slurm_job_id": Column("str", "", "SLURM job that ran the cell, `ARRAYJOB_TASK` for a task of a job array "
+                                      "(`--slurm N`); empty outside SLURM"),
+    "slurm_node": Column("str", "", "SLURM node the cell ran on; empty outside SLURM"),
     "started_at": Column("datetime", "", "when the cell started (ISO 8601, UTC)"),
     "finished_at": Column("datetime", "", "when the cell finished (ISO 8601, UTC)"),
     "wall_s": Column("float", "s", "wall time of the cell"),

@@ -79,6 +79,9 @@ BAD_FLAGS = {
     "unknown flag": (["--speed", "fast"], "unrecognized arguments: --speed fast"),
     "mistyped flag": (["--storag", "x.journal"], "unrecognized arguments: --storag x.journal; did you mean --storage?"),
     "not a database url": (["--storage", "postgresql://u:secret@h:abc/db"], "not a valid database URL"),
+    "postgres scheme": (["--storage", "postgres://u:secret@h/db"], "scheme 'postgres://' is not one SQLAlchemy "
+                                                                   "knows; use postgresql://"),
+    "unknown driver": (["--storage", "postgresql+nodriver://u:secret@h/db"], "'postgresql+nodriver://'"),
     "not a number": (["--workers", "two"], "invalid int value: 'two'"),
     "worker with workers": (["--worker", "--workers", "2"], "--workers=2 is not allowed with --worker"),
     "missing spec file": (["--grid", "nowhere.yaml"], "cannot read spec 'nowhere.yaml'"),

@@ -1,25 +1,20 @@
 """PostgreSQL for real: a throwaway cluster, two runners as two machines sharing it, one killed with -9 mid-cell.
 
 The cluster is the machine's own PostgreSQL (``initdb``, ``pg_ctl``) in a temp folder on a free localhost port,
-stopped at the end. The test skips only where no PostgreSQL binaries exist (or the postgres extra is not
-installed). Each runner has its own results folder, as two machines would; both enqueue the same grid at once.
+stopped at the end (conftest.py's ``postgres_url``). The test skips only where no PostgreSQL binaries exist (or the
+postgres extra is not installed). Each runner has its own results folder, as two machines would; both enqueue the same grid at once.
 """
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
 import yaml
 
 from pvtlab.grid.cells import expand
@@ -29,51 +24,6 @@ from pvtlab.grid.spec import read_spec
 from pvtlab.grid.storage import open_storage, parse_storage
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _binaries() -> Path | None:
-    """The folder holding initdb and pg_ctl: on PATH, else the newest /usr/lib/postgresql/*/bin."""
-    found = shutil.which("initdb")
-    if found and shutil.which("pg_ctl"):
-        return Path(found).resolve().parent
-    folders = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    return Path(folders[-1]) if folders and Path(folders[-1], "pg_ctl").exists() else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    pytest.importorskip("psycopg", reason='the postgres extra is not installed (pip install -e ".[postgres]")')
-    bin_dir = _binaries()
-    if bin_dir is None:
-        pytest.skip("no PostgreSQL binaries (initdb, pg_ctl) on this machine")
-    folder = Path(tempfile.mkdtemp(prefix="pvtlab-pg-"))  # not under pytest's 0700 root: postgres must reach it
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres user
-        if shutil.which("runuser") is None:
-            pytest.skip("running as root without runuser: cannot start PostgreSQL as another user")
-        as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(folder, "postgres")
-        folder.chmod(0o755)
-    data, port = folder / "data", _free_port()
-    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
-                    f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
-                   check=True, capture_output=True)
-    try:
-        subprocess.run([*as_user, str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
-                        "grid"], check=True, capture_output=True)
-        yield f"postgresql://postgres@127.0.0.1:{port}/grid"
-    finally:
-        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _running_timed_worker(where, name: str, timeout: float = 120) -> int:

@@ -74,7 +74,7 @@ def test_each_cell_is_claimed_exactly_once_by_competing_processes(kind, workers,
 def _claim_and_die(kind: str, folder: str) -> None:
     queue = _queue(kind, Path(folder), grace_s=2)
     claim = queue.claim()
-    queue.heartbeat(claim).start()  # a no-op thread on the journal
+    queue.heartbeat(claim).__enter__()  # no heartbeat on the journal
     (Path(folder) / "doomed.txt").write_text(claim.cell.cell_id)
     time.sleep(0.5)
     os.kill(os.getpid(), signal.SIGKILL)
@@ -186,3 +186,26 @@ def test_only_operational_database_errors_are_retried(tmp_path):
     with pytest.raises(KeyError):
         retrying(bug)
     assert len(calls) == 1 and not is_operational(KeyError("x"))
+
+
+def test_public_api_claims_read_well_in_optuna_and_a_late_finish_is_refused(tmp_path):
+    """On SQLite with the heartbeat on: no Optuna warning escapes, a claimed trial carries the cell's numbers as
+    params and its names as attributes (what optuna-dashboard shows), and a worker whose cell was failed as dead
+    meanwhile is told its row was not kept."""
+    import warnings
+
+    cells = _cells([64])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        queue = _queue("sqlite", tmp_path, create=True, grace_s=2)
+        queue.enqueue(cells, set(), "h")
+        late, _ = queue.claim(), queue.claim()
+        assert queue.requeue_dead({queue.owner}) == 2  # a supervisor saw this worker die: both cells go back
+        assert queue.finish(late, _ok(late.cell.cell_id)) is False
+        again = queue.claim()
+        assert queue.finish(again, _ok(again.cell.cell_id)) is True
+    trial = next(t for t in queue.trials() if t.state == TrialState.COMPLETE)
+    assert trial.params == {"resolution": 64}
+    assert {k: trial.user_attrs[k] for k in ("cell_id", "group", "model", "variant")} == {
+        "cell_id": again.cell.cell_id, "group": again.cell.group, "model": "pvt_v2_b0",
+        "variant": again.cell.variant}

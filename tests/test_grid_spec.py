@@ -171,10 +171,10 @@ def test_paper_path_end_points_equal_the_presets(name):
 
 def test_default_grid_has_the_full_factorial_three_seeds_and_timed_costs_for_every_variant():
     spec = read_spec(ABLATIONS / "default.yaml")
-    grid = expand(spec, "cpu", dict(spec.accuracy.data))
+    grid = expand(spec, "cpu")
     factorial = {c.variant for c in grid.cells if c.in_factorial and c.group == "flops"}
     assert len(factorial) == 8
-    assert len(spec.accuracy.seeds) >= 3
+    assert all(len(task.seeds) >= 3 for task in spec.accuracy)
     assert max(spec.resolutions["flops"]) >= 768  # where linear SRA's advantage shows
     steps = sorted({c.path_step for c in grid.cells if c.path_step is not None})
     assert steps == [0, 1, 2, 3, 4]
@@ -189,10 +189,9 @@ def test_every_shipped_spec_is_valid_and_documents_its_command(spec_file):
     header = spec_file.read_text().split("\n\n")[0]
     assert "python run_ablation.py --grid" in header
     spec = read_spec(spec_file)
-    data = dict(spec.accuracy.data) if spec.accuracy else None
-    if data and "root" in data:
+    if any("root" in task.data for task in spec.accuracy):
         return  # needs a local data set; its keys were checked above
-    assert expand(spec, "cpu", data).cells
+    assert expand(spec, "cpu").cells
     assert yaml.safe_load(spec_file.read_text())["name"] == spec.name
 
 
@@ -250,7 +249,7 @@ def test_options_that_do_not_shape_a_result_stay_out_of_the_id():
 
 def test_accuracy_defaults_to_three_seeds_and_checks_its_new_keys():
     spec = spec_of(models=["pvt_v2_b0"], accuracy={"data": {"name": "synthetic"}})
-    assert spec.accuracy.seeds == (0, 1, 2)
+    assert spec.accuracy[0].seeds == (0, 1, 2) and spec.accuracy[0].task == "synthetic"
     for key, value, needle in [("recipe", "slow", "accuracy.recipe='slow'"),
                                ("nproc_per_node", 0, "accuracy.nproc_per_node=0"),
                                ("checkpoint_every_s", -1, "accuracy.checkpoint_every_s=-1")]:
@@ -266,4 +265,3 @@ def test_timed_cells_get_the_whole_machine_unless_threads_are_pinned(tmp_path):
     assert plan(Options(spec_path=spec, workers=2)).timed_threads == available_cpus()
     pinned = plan(Options(spec_path=spec, workers=2, threads=1))
     assert (pinned.threads, pinned.timed_threads) == (1, 1)
-    assert plan(Options(spec_path=spec, worker=True, threads=1, timed_threads=3)).timed_threads == 3  # a parent's

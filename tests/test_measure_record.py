@@ -16,7 +16,7 @@ import torch
 import pvtlab
 from pvtlab.errors import UserInputError
 from pvtlab import columns
-from pvtlab.measure import DEFAULT_BATCH, GROUP_COLUMNS, GROUPS, PROVENANCE_COLUMNS, analytic_count, measure, provenance
+from pvtlab.measure import COMPLEXITY_GROUPS, DEFAULT_BATCH, GROUP_COLUMNS, PROVENANCE_COLUMNS, analytic_count, measure, provenance
 from pvtlab.measure.child import run_in_child
 
 NANO = pvtlab.get_config("pvt_nano")
@@ -29,8 +29,8 @@ def expected_keys(group: str) -> set[str]:
 
 
 def test_columns_come_from_the_one_schema():
-    assert GROUPS == ("params", "flops", "memory", "throughput")
-    for group in GROUPS:
+    assert COMPLEXITY_GROUPS == ("params", "flops", "memory", "throughput")
+    for group in COMPLEXITY_GROUPS:
         assert GROUP_COLUMNS[group] == columns.group_columns(group)
         assert set(GROUP_COLUMNS[group]) <= set(columns.MEASUREMENTS)
     assert PROVENANCE_COLUMNS == tuple(columns.PROVENANCE)

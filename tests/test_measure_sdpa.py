@@ -1,6 +1,8 @@
 """The SDPA kernel a throughput row names is the one the profiler saw run, on CPU; names map the same on CUDA."""
 
 import functools
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -42,3 +44,15 @@ def test_detects_the_cpu_kernel_and_a_forced_math_path():
     if torch.backends.mkldnn.is_available():
         with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
             assert detect_sdpa_backend(step) == "cpu-flash"
+
+
+def test_a_cpu_throughput_measurement_writes_nothing_to_stderr():
+    """Kineto on a CUDA build without a GPU logs 'gpuGetDeviceCount failed' and profiler lines; none may reach a
+    worker's log (the fd is captured, as a worker's log file is)."""
+    code = ("import pvtlab; from pvtlab.measure import measure; "
+            "row = measure('throughput', pvtlab.get_config('pvt_nano'), 48, batch_size=1, time_budget_s=0.05, "
+            "warmup=1, repeats=2); print(row['status'], row['sdpa_backend'])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert done.stdout.split()[0] == "ok" and done.stdout.split()[1] in ("cpu-flash", "math")
+    assert "gpuGetDeviceCount" not in done.stderr and "profiler_start" not in done.stderr
+    assert done.stderr == ""

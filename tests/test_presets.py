@@ -20,10 +20,19 @@ def test_every_paper_preset_is_registered():
 
 @pytest.mark.parametrize("name", sorted(REFERENCE_PARAMS_M))
 def test_parameter_count_matches_reference(name):
-    with torch.device("meta"):  # shapes only, no memory
-        model = pvtlab.create_model(name)
+    model = pvtlab.create_model(name, device="meta")  # shapes only, no memory
+    assert all(p.is_meta for p in model.parameters())  # every module, v1 tables and class token included
     params_m = sum(p.numel() for p in model.parameters()) / 1e6
     assert round(params_m, 2) == pytest.approx(REFERENCE_PARAMS_M[name], abs=0.006), f"{name}: {params_m:.4f} M"
+
+
+def test_b5_builds_on_meta_without_allocating_and_in_any_dtype():
+    b5 = pvtlab.create_model("pvt_v2_b5", device="meta", dtype=torch.bfloat16)
+    tensors = [*b5.parameters(), *b5.buffers()]
+    assert all(t.is_meta and t.dtype == torch.bfloat16 for t in tensors)
+    assert sum(p.numel() for p in b5.parameters()) / 1e6 == pytest.approx(81.96, abs=0.005)
+    b5.reset_classifier(10)
+    assert b5.head.weight.is_meta and b5.head.weight.dtype == torch.bfloat16
 
 
 def test_preset_facts_from_reference():

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from matplotlib.collections import PolyCollection
+from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.text import Annotation
 from test_report_load import (
@@ -29,6 +30,7 @@ from pvtlab.report import Catalog, build_figures, current, load, plot_complexity
 from pvtlab.report.effects import effect_sets
 from pvtlab.report.figures import drawn_texts, text_box
 from pvtlab.report.plots import (
+    COST_FAMILIES,
     _macs_unit,
     accuracy_figure,
     effects_figure,
@@ -78,24 +80,27 @@ def test_no_text_overlaps_in_any_report_figure(catalog: Catalog) -> None:
 
 def test_attention_scaling_plot_merges_identical_lines_and_fits_the_slopes(catalog: Catalog) -> None:
     fig = scaling_figure(catalog, "attn_gmacs")
-    path_ax, factorial_ax = fig.axes
-    assert [ax.get_title() for ax in fig.axes] == ["Paper's path", f"Factorial on {FACTORIAL_MODEL}"]
-    for ax in fig.axes:
+    path_ax, path_relative, factorial_ax, factorial_relative = fig.axes
+    assert [ax.get_title() for ax in (path_ax, factorial_ax)] == ["Paper's path", f"Factorial on {FACTORIAL_MODEL}"]
+    for ax in (path_ax, factorial_ax):
         assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
         assert "(GMACs" in ax.get_ylabel() and "px" in ax.get_xlabel()
     # SRA's attention GMACs are the same for every SRA variant: one line naming all of them, and one for LSRA.
     assert len(factorial_ax.get_lines()) == 2 and len(path_ax.get_lines()) == 2
-    texts = legend_texts(factorial_ax)
+    # Beside each panel, each line as % of the first, so lines a few % apart come apart.
+    assert list(path_relative.get_lines()[0].get_ydata()) == pytest.approx([100.0] * len(RESOLUTIONS["flops"]))
+    assert "% of" in factorial_relative.get_ylabel()
+    texts = legend_texts(factorial_relative)
     assert sorted(t.split(":")[0].count(" = ") for t in texts) == [3, 3]  # 4 SRA and 4 LSRA combinations merged
     for text in texts:
         assert float(SLOPE.search(text).group(1)) == pytest.approx(2.0 if "LSRA" in text.split(":")[0] else 4.0,
                                                                    abs=0.01)
-    assert legend_texts(path_ax)[0].startswith("0 baseline = 1 + OPE = 2 + CFFN + v2 head, norms, init:")
+    assert legend_texts(path_relative)[0].startswith("0 baseline = 1 + OPE = 2 + CFFN + v2 head, norms, init:")
 
 
 def test_a_failed_point_is_named_in_the_legend(catalog: Catalog) -> None:
     fig = scaling_figure(catalog, "peak_mem")
-    texts = legend_texts(fig.axes[0])
+    texts = legend_texts(fig.axes[1])
     assert any(t.startswith("0 baseline") and "failed @448 px" in t for t in texts)
 
 
@@ -161,11 +166,17 @@ def test_effects_plot_has_accuracy_and_cost_panels(catalog: Catalog) -> None:
     fig = effects_figure(sets)
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[0].startswith("Top-1") and titles[1].startswith("Sample efficiency")
-    assert titles[2].startswith(f"Cost: {FACTORIAL_MODEL}")
+    assert [t.split(":")[0] for t in titles[2:]] == list(COST_FAMILIES)  # one readable panel per cost family
     accuracy = next(s for s in sets if s.metric == "Top-1 (pp)").main.set_index("improvement")
     [bars] = fig.axes[0].containers
     assert list(bars.lines[0].get_xdata()) == pytest.approx(accuracy.loc[["OPE", "CFFN", "LSRA"], "effect"].tolist())
-    assert len(fig.axes[2].containers) == len([s for s in sets if not s.seeded and s.main is not None])
+    plotted = [c for ax in fig.axes[2:] for c in ax.containers if isinstance(c, BarContainer)]
+    assert len(plotted) == len([s for s in sets if not s.seeded and s.main is not None
+                                and any(s.column in cols for cols in COST_FAMILIES.values())])
+    for ax in fig.axes[2:]:
+        colours = [c.patches[0].get_facecolor() for c in ax.containers if isinstance(c, BarContainer)]
+        assert len(colours) <= 10 and len(set(colours)) == len(colours)  # no colour used twice in a panel
+        assert "_" not in " ".join(legend_texts(ax))  # metrics in words, not column names
 
 
 def test_a_curve_at_one_resolution_has_no_scaling_plot(tmp_path: Path) -> None:
@@ -185,6 +196,11 @@ def test_plot_complexity_takes_the_sweep_frame() -> None:
             rows.append({"model": model, "variant": None, "group": "flops", "resolution": size,
                          "gmacs": (size / 224) ** k})
             rows.append({"model": model, "variant": None, "group": "params", "resolution": size, "gmacs": None})
+    fig = plot_complexity(pd.DataFrame(rows), "gmacs")
+    [ax] = fig.axes
+    assert ax.get_ylabel() == "Compute (GMACs, log scale)" and fig.get_suptitle().startswith("Compute vs")
+    low, high = ax.get_ylim()
+    assert len([t for t in ax.get_yticks() if low <= t <= high]) >= 4  # enough ticks to read a value off
     fig = plot_complexity(pd.DataFrame(rows), "gmacs", title="GMACs by side")
     [ax] = fig.axes
     texts = legend_texts(ax)

@@ -14,7 +14,7 @@ from test_report_load import fail, synthetic_rows, write_cells
 from pvtlab.columns import COLUMNS
 from pvtlab.errors import UserInputError
 from pvtlab.report import write_report
-from pvtlab.report.readme import render
+from pvtlab.report.readme import render_readme
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = "name: synthetic\nmodels: [pvt_v2_b2]\nmeasure: [params, flops, memory, throughput]\n"
@@ -39,11 +39,14 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_report_begins_with_what_was_run(folder: Path) -> None:
+def test_report_opens_with_the_answer_then_says_what_was_run(folder: Path) -> None:
     text = (folder / "report.md").read_text()
     lines = text.splitlines()
-    assert lines[0] == "# Ablation report: synthetic" and "## What was run" in lines[:4]
-    intro = text.split("## The paper's path")[0]
+    assert lines[0] == "# Ablation report: synthetic" and lines[2] == "## The answer: what each change buys"
+    assert lines[4].startswith("- **OPE** (patch_embed non_overlap → overlap): top-1 on unnamed task: **helps** (+3.6")
+    assert text.index("## The answer") < text.index("## Warnings") < text.index("## What was run") \
+        < text.index("## The paper's path")
+    intro = text.split("## What was run")[1].split("## The paper's path")[0]
     assert f"`{folder / 'spec.yaml'}` (spec hash `abc123`)" in intro
     assert "`python run_ablation.py --grid ablations/synthetic.yaml`" in intro
     assert "**Wall time (last run)**: 250.0 s (4 min 10 s)" in intro
@@ -97,7 +100,7 @@ def test_numeric_csv_columns_hold_numbers_only(folder: Path) -> None:
 
 def test_the_report_says_what_the_numbers_rest_on(folder: Path) -> None:
     text = (folder / "report.md").read_text()
-    warnings = text.split("## Read this first: warnings")[1].split("## ")[0]
+    warnings = text.split("## Warnings")[1].split("## ")[0]
     assert warnings.strip() == "None."  # 3 seeds, narrow CIs, 50-57 % top-1 with 16 classes
     assert "Top-1 (%), pvt_nano @64 px, mean ± 95% CI (n = seeds)" in text
     assert "50.0 (s0) / 50.3 (s1) / 50.6 (s2)" in text
@@ -139,7 +142,7 @@ def test_a_missing_folder_is_a_user_error(tmp_path: Path) -> None:
 
 def test_results_readme_column_tables_are_generated_from_the_schema() -> None:
     readme = (REPO / "results" / "README.md").read_text()
-    assert readme == render(readme), "results/README.md is stale: run python -m pvtlab.report.readme"
+    assert readme == render_readme(readme), "results/README.md is stale: run python -m pvtlab.report.readme"
     missing = sorted(n for n in COLUMNS if f"`{n}`" not in readme)
     assert not missing
     assert "also a factorial combination" not in readme  # the default factorial sits on B2, not PVTv1-Small

@@ -81,3 +81,19 @@ def test_seeds_to_resolve_solves_for_the_ci_half_width():
     assert 380 <= big <= 400
     with pytest.raises(ValueError, match="finite"):
         seeds_to_resolve(float("nan"), 1.0)
+
+
+def test_seeds_to_resolve_gives_up_on_a_tiny_effect_without_searching_every_n():
+    """The issue's case: sd 4.83 pp against a 0.01 pp effect needs ~900,000 seeds, past the 10,000 allowed."""
+    from pvtlab.stats import seeds_to_resolve
+
+    assert seeds_to_resolve(4.83, 0.01) is None
+    assert seeds_to_resolve(4.83, 0.1) == 8965  # the same spread against a 10x larger effect: n near the limit
+
+
+def test_seeds_to_resolve_returns_the_smallest_n_whose_ci_is_below_the_effect():
+    from pvtlab.stats import seeds_to_resolve, t_critical
+
+    for std, effect in ((1.0, 0.02), (4.83, 0.1), (2.5, 0.7)):
+        n = seeds_to_resolve(std, effect)
+        assert t_critical(n - 1) * std / n ** 0.5 < effect <= t_critical(n - 2) * std / (n - 1) ** 0.5

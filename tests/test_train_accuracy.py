@@ -1,5 +1,6 @@
 """run_accuracy end to end with the real pvtlab model: it learns, it is deterministic, it reports a grid row."""
 
+import json
 import math
 
 import pytest
@@ -15,7 +16,8 @@ TINY = {"embed_dims": (16, 32, 64, 128), "depths": (1, 1, 1, 1), "mlp_ratios": (
 DATA = {"name": "synthetic", "num_train": 1024, "num_val": 512}
 FAST = {"image_size": 32, "batch_size": 32, "threads": 1, "progress": False}
 ROW_KEYS = {"top1_acc", "top5_acc", "val_loss", "train_time_s", "images_seen", "epochs", "loss_curve", "val_curve",
-            "status", "recipe", "recipe_json", "nproc", "resumed_from_step", "num_classes"}
+            "status", "recipe", "recipe_json", "nproc", "resumed_from_step", "num_classes", "top1_by_res",
+            "ema_top1_by_res"}
 
 
 def _tiny(**overrides) -> pvtlab.PVTConfig:
@@ -31,6 +33,20 @@ def test_tiny_model_learns_the_synthetic_task_well_above_chance():
     curve = row["val_curve"]  # learning curve: >= 8 points, increasing images seen, ends at the final top-1
     assert len(curve) == CURVE_POINTS and all(a[0] < b[0] for a, b in zip(curve, curve[1:]))
     assert curve[-1] == [row["images_seen"], row["top1_acc"]] and curve[-1][1] > curve[0][1]
+    by_res = json.loads(row["top1_by_res"])  # the default test sizes around 32 px, scored without retraining
+    assert list(by_res) == ["24", "32", "40"] and by_res["32"] == row["top1_acc"]
+    assert min(by_res.values()) > 12.5 and row["ema_top1_by_res"] is None
+
+
+def test_test_sizes_score_the_same_images_resized_and_the_ema_gets_its_own():
+    small = {"name": "synthetic", "num_train": 128, "num_val": 64}
+    paper_with_ema = {"recipe": "paper", "recipe_options": {"ema": True, "mixup": 0.0, "cutmix": 0.0}}
+    row = run_accuracy(_tiny(), small, steps=2, seed=0, eval_sizes=[100, 16], **paper_with_ema, **FAST)
+    by_res, ema = json.loads(row["top1_by_res"]), json.loads(row["ema_top1_by_res"])
+    assert list(by_res) == list(ema) == ["16", "32", "100"]  # numeric order, the training size added
+    assert by_res["32"] == row["top1_acc"] and ema["32"] == row["ema_top1_acc"]
+    with pytest.raises(UserInputError, match="eval_sizes entry 0"):
+        run_accuracy(_tiny(), small, steps=1, seed=0, eval_sizes=[0], **FAST)
 
 
 def test_same_seed_gives_identical_metrics_and_another_seed_does_not():

@@ -141,3 +141,29 @@ def test_checkpoint_that_would_run_code_is_refused(tmp_path, capsys):
 def test_bad_checkpoint_path(tmp_path, name, match):
     with pytest.raises(UserInputError, match=match):
         pvtlab.load_weights(pvtlab.create_model("pvt_v2_b0"), tmp_path / name)
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_a_features_only_backbone_loads_through_the_model_it_wraps(strict):
+    full = pvtlab.create_model("pvt_v2_b0")
+    backbone = pvtlab.create_model("pvt_v2_b0", features_only=True, out_indices=(0, 1))
+    report = pvtlab.load_weights(backbone, full.state_dict(), strict=strict)
+    assert report.loaded and not (report.missing or report.unexpected)
+    assert "head.weight" in report.dropped and any(k.startswith("stages.3.") for k in report.dropped)
+    assert torch.equal(backbone.model.stages[1].patch_embed.proj.weight, full.stages[1].patch_embed.proj.weight)
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_a_checkpoint_nothing_of_which_fits_raises_even_when_not_strict(strict):
+    state = {f"neck.{k}": v for k, v in pvtlab.create_model("pvt_nano").state_dict().items()}
+    with pytest.raises(WeightsMismatchError, match="no checkpoint key fits the model"):
+        pvtlab.load_weights(pvtlab.create_model("pvt_nano"), state, strict=strict)
+
+
+def test_a_printed_report_is_counts_and_a_few_keys():
+    model = pvtlab.create_model("pvt_v2_b2", patch_embed="non_overlap", device="meta")
+    state = pvtlab.create_model("pvt_v2_b2", device="meta").state_dict()
+    text = repr(pvtlab.load_weights(model, state, strict=False))
+    assert len(text) < 400 and "\n" not in text
+    assert re.match(r"LoadReport\(\d+ loaded: [^;]+, \.\.\. \d+ more; 0 missing; 0 unexpected; 4 shape_mismatch", text)
+    assert str(pvtlab.load_weights(model, state, strict=False)) == text

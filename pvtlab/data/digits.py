@@ -12,22 +12,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..errors import UserInputError
-from .split import split_samples
+from .image_size import check_image_size
+from .split import VAL_FRACTION, split_samples
 from .tensors import UInt8Images
 
 NUM_CLASSES = 10
 SOURCE_PX = 8  # the scans' side
-VAL_FRACTION = 0.2
 
 
-def check_image_size(image_size: object) -> None:
-    if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < SOURCE_PX:
-        raise UserInputError(f"digits image_size={image_size!r} is not allowed; give an integer >= {SOURCE_PX} "
-                             f"(px; the {SOURCE_PX} x {SOURCE_PX} scans are upsampled to it)")
-
-
-def render(image_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def scaled_scans(image_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Every scan as uint8 (1797, 3, S, S) (ink bright on black, as scanned) and its label (1797,)."""
     from sklearn.datasets import load_digits  # imported here: only a digits study needs scikit-learn loaded
 
@@ -40,8 +33,9 @@ def render(image_size: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def build_digits(image_size: int) -> tuple[UInt8Images, UInt8Images, int]:
     """(train, val, 10): a fixed per-class 80/20 split of the 1,797 scans at ``image_size`` px."""
-    check_image_size(image_size)
-    images, labels = render(image_size)
+    check_image_size("digits", image_size, SOURCE_PX,
+                     f" (px; the {SOURCE_PX} x {SOURCE_PX} scans are upsampled to it)")
+    images, labels = scaled_scans(image_size)
     train, val = split_samples(list(enumerate(labels.tolist())), VAL_FRACTION)
     pick = lambda part: torch.tensor([i for i, _ in part], dtype=torch.long)  # noqa: E731
     train_idx, val_idx = pick(train), pick(val)

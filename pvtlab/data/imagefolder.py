@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
 
 from ..errors import UserInputError
-from .split import split_samples
+from .split import VAL_FRACTION, split_samples
 from .transforms import eval_transform, train_transform
 
 Sample = tuple[str, int]
@@ -107,7 +107,7 @@ def scan_images(folder: Path, class_to_idx: dict[str, int], allow_empty_class: b
 
 
 def build_imagefolder(root: str | os.PathLike, image_size: int,
-                      val_fraction: float = 0.2) -> tuple[Dataset, Dataset, int]:
+                      val_fraction: float = VAL_FRACTION) -> tuple[Dataset, Dataset, int]:
     """(train, val, num_classes) for either layout; train uses the random-crop transform, val the eval one."""
     root = Path(root)
     if not root.is_dir():

@@ -18,20 +18,40 @@ from typing import Any, Mapping
 
 from torch.utils.data import Dataset
 
-from ..errors import UserInputError
+from ..errors import UserInputError, did_you_mean
 from .cifar import batch_folder, build_cifar
 from .digits import build_digits
 from .imagefolder import build_imagefolder, scan_classes, split_layout
-from .synthetic import NUM_CLASSES, SyntheticDataset, check_image_size
+from .split import VAL_FRACTION
+from .image_size import check_image_size
+from .synthetic import MIN_IMAGE_SIZE, NUM_CLASSES, SyntheticDataset
 
 SYNTHETIC_DEFAULTS = {"num_train": 2048, "num_val": 1024, "val_seed": 0}
-DEFAULT_VAL_FRACTION = 0.2
 ALLOWED_KEYS = {
     "synthetic": ("name", *SYNTHETIC_DEFAULTS),
     "imagefolder": ("name", "root", "val_fraction"),
     "cifar10": ("name", "root"),
     "cifar100": ("name", "root"),
     "digits": ("name",),
+}
+
+# What each data set's accuracy probes, and what it cannot tell: one sentence each (the report quotes them).
+TASK_NOTES: dict[str, tuple[str, str]] = {
+    "synthetic": ("Position and cross-patch structure, by construction: it was built to reward what OPE and CFFN "
+                  "add (where a shape sits, and shapes that straddle patch borders).",
+                  "What a change buys on real images: its effects are the task's, not a natural-image prior's."),
+    "digits": ("Real handwritten scans (scikit-learn's 8 x 8 digits, upsampled): whether a ranking survives data "
+               "no one designed for PVTv2, with no download.",
+               "Natural-image texture, scale or clutter: the scans are tiny, centred and grey, and with enough "
+               "training every variant reaches a ceiling."),
+    "imagefolder": ("The user's own images: what each change buys on the data that matters to them.",
+                    "Anything beyond that data set and its size; a small folder ranks by noise unless seeds agree."),
+    "cifar10": ("Small real photos in 10 classes at 32 px: the usual from-scratch check of a vision change.",
+                "ImageNet-scale behaviour: at 32 px the pyramid ends on a 1 x 1 grid and short runs favour "
+                "convolutional priors."),
+    "cifar100": ("Small real photos in 100 fine classes at 32 px: a harder from-scratch real-image check.",
+                 "ImageNet-scale behaviour: at 32 px the pyramid ends on a 1 x 1 grid and short runs favour "
+                 "convolutional priors."),
 }
 
 
@@ -59,10 +79,12 @@ def validate_data_spec(spec: Any) -> None:
                              f"one of {sorted(ALLOWED_KEYS)}")
     name = spec.get("name")
     if name not in ALLOWED_KEYS:
-        raise UserInputError(f"data name {name!r} is not allowed; choose one of {sorted(ALLOWED_KEYS)}")
+        raise UserInputError(f"data name {name!r} is not allowed; choose one of {sorted(ALLOWED_KEYS)}"
+                             f"{did_you_mean(name, ALLOWED_KEYS)}")
     unknown = sorted(set(spec) - set(ALLOWED_KEYS[name]))
     if unknown:
-        raise UserInputError(f"data {name}: key(s) {unknown} not allowed; allowed: {list(ALLOWED_KEYS[name])}")
+        raise UserInputError(f"data {name}: key(s) {unknown} not allowed; allowed: {list(ALLOWED_KEYS[name])}"
+                             f"{did_you_mean(unknown[0], ALLOWED_KEYS[name])}")
     if name == "synthetic":
         for key in ("num_train", "num_val"):
             _check_int(name, key, spec.get(key, 1), 1)
@@ -77,7 +99,7 @@ def validate_data_spec(spec: Any) -> None:
                                      f"{root}/val (the split is given); drop it")
             scan_classes(root / "train")
         else:
-            fraction = spec.get("val_fraction", DEFAULT_VAL_FRACTION)
+            fraction = spec.get("val_fraction", VAL_FRACTION)
             if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
                 raise UserInputError(f"data imagefolder: val_fraction={fraction!r} is not allowed; "
                                      f"give a number in (0, 1), e.g. 0.2")
@@ -93,7 +115,7 @@ def build_datasets(spec: Mapping[str, Any], image_size: int, seed: int) -> tuple
         raise UserInputError(f"image_size={image_size!r} is not allowed; give a positive integer (px)")
     name = spec["name"]
     if name == "synthetic":
-        check_image_size(image_size)
+        check_image_size("synthetic", image_size, MIN_IMAGE_SIZE)
         opts = {**SYNTHETIC_DEFAULTS, **spec}
         # Even streams for training images, odd ones for validation: the two never share images.
         train = SyntheticDataset(opts["num_train"], image_size, 2 * int(seed))
@@ -103,5 +125,5 @@ def build_datasets(spec: Mapping[str, Any], image_size: int, seed: int) -> tuple
         return build_digits(image_size)
     root = Path(spec["root"]).expanduser()
     if name == "imagefolder":
-        return build_imagefolder(root, image_size, spec.get("val_fraction", DEFAULT_VAL_FRACTION))
+        return build_imagefolder(root, image_size, spec.get("val_fraction", VAL_FRACTION))
     return build_cifar(name, root, image_size)

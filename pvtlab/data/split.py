@@ -8,6 +8,7 @@ import torch
 
 SPLIT_SEED = 0  # the split's own generator: every seed and variant of a study is scored on the same images
 Item = tuple[Any, int]  # (anything, class index)
+VAL_FRACTION = 0.2  # the share of each class held out when a dataset has no validation split of its own
 
 
 def split_samples(samples: list[Item], val_fraction: float) -> tuple[list[Item], list[Item]]:

@@ -1,71 +1,40 @@
 """Built-in synthetic task: 8 classes that need position and a long-range relation, among graded clutter.
 
-Nothing is downloaded or stored: every image is rendered from a seed, at any size (>= 16 px), several
-thousand per second on one core (drawing is vectorized over chunks of images). The task exists so that
-PVTv2's changes have something to win. An S x S image is laid out on a 4 x 4 grid of cells (S/4 px each)
-over uniform noise and holds a marker and two squares (the two label factors), thin lines and decoys:
+Nothing is downloaded or stored: every image is rendered from a seed, at any size (>= 16 px), several thousand
+per second on one core (drawing is vectorized over chunks of images). An S x S image is laid out on a 4 x 4 grid
+of cells (S/4 px each) over uniform noise and holds a marker and two squares (the two label factors), thin lines
+and decoys; cells never overlap, and the drawing order (decoys, squares, marker, lines) keeps the lines whole.
 
-1. ``quadrant`` (0-3): **a white marker** (filled square, side S/8) in a random cell; the factor is the
-   image quadrant of that cell. *Why:* the label depends on absolute location. A PVT with
-   non-overlapping patch embeddings, no position embedding and a plain MLP cannot know where a token
-   is: at 64 px each of its layers either works inside one 32 x 32 block (patch embeddings, SR convs,
-   MLPs) or ignores token order (attention over keys, mean pooling), so it is exactly invariant to
-   permuting those blocks and stays at chance here. PVTv1's learned position embeddings, or PVTv2's
-   zero padding in overlapping patch embeddings (OPE) and in the CFFN depthwise conv, give position
-   back (P2 sec 3.4).
-2. ``left`` (0/1): **a red and a blue square** (side S/6) in cells whose rows are at least two apart and
-   whose columns differ; the factor is whether the red one lies left of the blue one. *Why:* a relation
-   between distant parts: the squares always sit in different quadrants, never in one patch or local
-   window, so the answer needs both places at once (attention across the image, or pooling of
-   position-aware features). Half of the layouts cannot be decided from either square alone.
-3. ``zigzag`` (0/1, *not in the label*): **thin lines** (1 px, yellow; 8 at 64 px, S/8 below) across the whole image,
-   all horizontal or all vertical, each in its own band. Either every line runs straight, or every line
-   zigzags: it is cut into 4 px segments exactly at the borders of PVT's stage-1 patches (stride 4) and
-   every other segment is moved 1-3 px sideways (by level, below). *Why:* thin structure whose meaning lies
-   across patch borders: a non-overlapping 4 x 4 patch only ever sees one straight piece, so the zigzag
-   exists only in the comparison of neighbouring tokens; OPE's 7 x 7 windows and the CFFN's 3 x 3
-   depthwise conv straddle the borders (P2 sec 3.3-3.4).
+1. ``quadrant`` (0-3): **a white marker** (filled square, side S/8) in a random cell; the factor is the quadrant
+   of that cell. The label depends on absolute location, which a PVT without position embedding, OPE or CFFN
+   cannot see (its layers either work inside one patch or ignore token order); v1's position embeddings, or
+   v2's zero padding in OPE and the CFFN depthwise conv, give it back (P2 sec 3.4).
+2. ``left`` (0/1): **a red and a blue square** (side S/6) in cells whose rows are at least two apart and whose
+   columns differ; the factor is whether the red one lies left of the blue one: a relation between places in
+   different quadrants, never inside one patch or local window.
+3. ``zigzag`` (0/1, *not in the label*): **thin lines** (1 px, yellow; 8 at 64 px, S/8 below), all horizontal or
+   all vertical, each straight or cut into 4 px segments at the stage-1 patch borders with every other segment
+   moved sideways: clutter whose shape exists only across patch borders (P2 sec 3.3-3.4).
 
-Label = ``2 * quadrant + left``: 8 classes, balanced, chance 12.5 %. The zigzag lines stay in every image as
-clutter that crosses patch borders, zigzagging or not at random. Drawing order (decoys, squares, marker, lines)
-keeps the lines whole; cells never overlap, so no object hides another.
-
-Why zigzag left the label: in the 16-class version (label ``4q + 2z + l``) the zigzag was learned either fully
-or not at all within the budget, by seed: pvt_nano at 48 px, 6 x 4096 images, zigzag-factor accuracy 50 % or
-100 % and nothing between, so B2-Li scored 49.0 / 91.7 / 91.2 % top-1 over seeds 0-2 and CIs on its effects
-reached +-60 pp. Twice the budget (12 epochs) only moved B2 seed 0 to 63 %. Position and the relation, graded by
-the levels below, varied by 1-3 pp over seeds.
+Label = ``2 * quadrant + left``: 8 classes, balanced, chance 12.5 %.
 
 **Difficulty levels** (``LEVELS`` = 4, drawn uniformly per image, independent of the label; ``level`` in the
-factors). Each level makes every factor harder, so a better inductive bias shows as more of the harder images
-solved, not as the same 100 %:
+factors), so a better inductive bias shows as more of the harder images solved:
 
 ======  ==========================  =======================  =================  ================
 level   zigzag (segment px, step)   decoys (grey, marker's   background noise   noise on object
                                     size, in free cells)     (max, uint8)       pixels (+-)
 ======  ==========================  =======================  =================  ================
 0       2 px, 3 px: steps inside    none                     60                 0 (exact colours)
-        patches too (easy to start)
+        patches too
 1       4 px, 3 px                  1, grey 150              90                 20
 2       4 px, 2 px                  2, grey 180              120                40
 3       4 px, 1 px                  3, grey 210              150                60
 ======  ==========================  =======================  =================  ================
 
-Why: with one level (the first version of this task) the outcome was a step, a factor learned (100 %) or
-stalled at chance, so the variants sat at chance or at the ceiling. Decoys make the marker a matter of colour
-and contrast, not only of a bright blob, and they sit in other quadrants: a model that does not know where
-the white one is pays on the quadrant.
-
-Scale notes (pvt_nano, ``ablations/default.yaml``: 48 px, 6 epochs of 4096 images). At 64 px the
-non-overlapping PVTv1 pyramid ends on a 2 x 2 stage-4 grid whose four tokens are exactly the four quadrants,
-and PVTv1-style models stayed at chance on the quadrant (26 %, also with 10x the learning rate or 50x the
-init scale on the position tables); at 48 px (stage grids 12/6/3/1) and 96 px they learn it. Measured at the
-default budget (4 x 4096 images, lr 1e-3, 4096 validation images), 3 seeds: top-1 from 67.5 % (PVTv1-Small)
-to 86.4 % (non_overlap/conv_ffn/sra), seed spread 0.5-3.4 pp. With the earlier recipe (lr 2e-3, 6 epochs)
-levels 0-1 were solved by every variant (98-100 %), level 2 read 89-100 % and level 3 54-80 %, so the ranking
-comes from the hard levels (``benchmarks/train_speed.py --sweep`` prints the per-level accuracy). Augmentation
-would break the labels (a flip moves the marker to another quadrant and swaps left and right), so splits are
-fixed sets of rendered images with no train-time transform.
+Decoys sit in other quadrants, so a model that does not know where the white marker is pays on the quadrant.
+There is no train-time augmentation: a flip would move the marker to another quadrant and swap left and right.
+How the task came to be this way, with the measurements behind it: ``docs/measured.md``.
 """
 
 from __future__ import annotations
@@ -76,7 +45,7 @@ from functools import lru_cache
 
 import torch
 
-from ..errors import UserInputError
+from .image_size import check_image_size
 from .tensors import UInt8Images
 
 NUM_CLASSES = 8
@@ -127,11 +96,6 @@ def _chunk_generator(seed: int, index: int) -> torch.Generator:
     return torch.Generator().manual_seed((int(seed) * 1_000_003 + index) % 2**63)
 
 
-def check_image_size(image_size: int) -> None:
-    if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < MIN_IMAGE_SIZE:
-        raise UserInputError(f"synthetic image_size={image_size!r} is not allowed; give an integer >= {MIN_IMAGE_SIZE}")
-
-
 def render(num: int, image_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
     """Render ``num`` images of side ``image_size`` from ``seed``.
 
@@ -141,7 +105,7 @@ def render(num: int, image_size: int, seed: int) -> tuple[torch.Tensor, torch.Te
     prefix of a larger one: images are rendered in chunks of ``CHUNK`` (which keeps the working set in
     cache, about 3x faster than one big batch), each from its own generator seeded by (seed, chunk index).
     """
-    check_image_size(image_size)
+    check_image_size("synthetic", image_size, MIN_IMAGE_SIZE)
     parts = [_render_chunk(CHUNK, image_size, _chunk_generator(seed, i)) for i in range(-(-num // CHUNK))]
     images = torch.cat([p[0] for p in parts] or [torch.zeros(0, 3, image_size, image_size, dtype=torch.uint8)])[:num]
     factors = {k: torch.cat([p[1][k] for p in parts] or [torch.zeros(0, dtype=torch.long)])[:num]

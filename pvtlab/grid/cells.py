@@ -25,8 +25,8 @@ from typing import Any
 from pvtlab.errors import UserInputError
 from pvtlab.models import STYLE_FIELDS, PVTConfig, get_config, list_models
 
-from .spec import Spec, bad
-from .variants import Entry, resolve_entries
+from .spec import AccuracySpec, Spec, bad
+from .variants import Architecture, resolve_entries
 
 # Groups measured by pvtlab.measure on the device, whose result its settings (batch, repeats, ...) shape; params
 # and FLOPs depend on none of them (accuracy cells hash their own settings, ``accuracy_settings``).
@@ -43,7 +43,7 @@ NOT_IN_ID = ("timeout_s", "checkpoint_every_s")
 # Identity-only key of an accuracy cell's settings: the training values run_accuracy resolves (not passed).
 RESOLVED_RECIPE = "resolved_recipe"
 # run_accuracy arguments the spec sets with its own accuracy keys (not in accuracy.options).
-ACCURACY_KEYS_PASSED = ("epochs", "steps", "recipe", "nproc_per_node", "checkpoint_every_s")
+ACCURACY_KEYS_PASSED = ("epochs", "steps", "recipe", "nproc_per_node", "checkpoint_every_s", "eval_sizes")
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class Cell:
     aliases: tuple[str, ...] = ()
     passed: dict[str, Any] | None = None  # arguments that reach the function but not the id (timeout_s, ...)
     arms: tuple[dict[str, Any], ...] | None = None  # a paired timing block's members (blocks.py), as cell dicts
+    task: str = ""  # the accuracy task's name: a label like the variant's (its resolved settings are identity)
 
     def identity(self) -> dict[str, Any]:
         return cell_identity(self.config, self.group, self.resolution, self.seed, self.settings, self.data)
@@ -95,7 +96,8 @@ class Cell:
     @property
     def label(self) -> str:
         seed = f" seed {self.seed}" if self.seed is not None else ""
-        return f"{self.group} {self.model}:{self.variant} @{self.resolution}px{seed}"
+        task = f" [{self.task}]" if self.task else ""
+        return f"{self.group}{task} {self.model}:{self.variant} @{self.resolution}px{seed}"
 
 
 @dataclass(frozen=True)
@@ -132,8 +134,8 @@ def cell_id_of(identity: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:16]
 
 
-def accuracy_config(entry: Entry, model: str, image_size: int) -> PVTConfig:
-    """The training model's sizes with the entry's toggles and v1/v2 style choices (DESIGN.md)."""
+def accuracy_config(entry: Architecture, model: str, image_size: int) -> PVTConfig:
+    """The training model's sizes (``SIZE_FIELDS``) with the entry's ``STYLE_FIELDS``: toggles and v1/v2 style."""
     style = {name: getattr(entry.config, name) for name in STYLE_FIELDS}
     return get_config(model, img_size=image_size, **style)
 
@@ -151,25 +153,43 @@ def expand(spec: Spec, device: str, data: dict[str, Any] | None = None) -> Grid:
             for size in spec.resolutions[group]:
                 _check_size(spec, f"resolutions.{group}", size, entry, entry.config)
                 _add(cells, entry, entry.model, entry.config, group, size, None, settings, None, options)
-    if spec.accuracy is not None:
-        acc = spec.accuracy
-        if acc.model not in list_models():
-            raise bad(spec.where, "accuracy.model", acc.model, f"choose from {list_models()}")
-        base = accuracy_settings(acc, device)
-        passed = {"checkpoint_every_s": acc.checkpoint_every_s} if acc.checkpoint_every_s is not None else {}
-        for entry in selected.get("accuracy", entries):
-            config = accuracy_config(entry, acc.model, acc.image_size)
-            _check_size(spec, "accuracy.image_size", acc.image_size, entry, config)
-            settings = {**base, RESOLVED_RECIPE: resolved_recipe(base, config, spec.where)}
-            for seed in acc.seeds:
-                _add(cells, entry, acc.model, config, "accuracy", acc.image_size, seed, settings,
-                     data if data is not None else acc.data, passed)
+    for acc in spec.accuracy:
+        _add_task(cells, spec, acc, selected.get("accuracy", entries), device,
+                  data if data is not None and len(spec.accuracy) == 1 else acc.data)
     from .blocks import into_blocks
 
     cells = into_blocks(cells, spec)
     ids = sorted(cells)
     spec_hash = hashlib.sha256(",".join(ids).encode()).hexdigest()[:12]
     return Grid(spec=spec, device=device, cells=tuple(cells.values()), spec_hash=spec_hash)
+
+
+def _add_task(cells: dict[str, Cell], spec: Spec, acc: AccuracySpec, entries: list[Architecture], device: str,
+              data: dict[str, Any]) -> None:
+    """One accuracy task's cells: every entry x seed, the task's resolved settings (test sizes too) in the id."""
+    from pvtlab.train.resolution import default_eval_sizes
+
+    where = acc.key
+    if acc.model not in list_models():
+        raise bad(spec.where, f"{where}.model", acc.model, f"choose from {list_models()}")
+    configs = [(entry, accuracy_config(entry, acc.model, acc.image_size)) for entry in entries]
+    for entry, config in configs:
+        _check_size(spec, f"{where}.image_size", acc.image_size, entry, config)
+    smallest = max(config.min_input_size() for _, config in configs)
+    if acc.eval_sizes is not None and min(acc.eval_sizes) < smallest:
+        raise bad(spec.where, f"{where}.eval_sizes", min(acc.eval_sizes),
+                  f"every variant needs inputs of at least {smallest} px")
+    sizes = acc.eval_sizes if acc.eval_sizes is not None else default_eval_sizes(acc.image_size, smallest)
+    base = {**accuracy_settings(acc, device), "eval_sizes": list(sizes)}
+    passed = {"checkpoint_every_s": acc.checkpoint_every_s} if acc.checkpoint_every_s is not None else {}
+    for entry, config in configs:
+        settings = {**base, RESOLVED_RECIPE: resolved_recipe(base, config, spec.where)}
+        for seed in acc.seeds:
+            cid = _add(cells, entry, acc.model, config, "accuracy", acc.image_size, seed, settings, data, passed,
+                       task=acc.task)
+            if cells[cid].task != acc.task:
+                raise bad(spec.where, where, acc.task, f"it trains what task {cells[cid].task!r} trains "
+                                                       f"(same data and settings); drop one")
 
 
 def _defaults(function: Callable[..., Any], own: tuple[str, ...]) -> dict[str, Any]:
@@ -238,18 +258,17 @@ def _check_options(spec: Spec) -> None:
     from pvtlab.train import run_accuracy
 
     checks = [(f"measure_options.{g}", opts, measure, _MEASURE_OWN) for g, opts in spec.measure_options.items()]
-    if spec.accuracy is not None:
-        checks.append(("accuracy.options", spec.accuracy.options, run_accuracy,
-                       _ACCURACY_OWN + ACCURACY_KEYS_PASSED))
+    for acc in spec.accuracy:
+        checks.append(("accuracy.options", acc.options, run_accuracy, _ACCURACY_OWN + ACCURACY_KEYS_PASSED))
     for key, options, function, own in checks:
         allowed = [name for name in inspect.signature(function).parameters if name not in own]
         for name in options:
             if name not in allowed:
                 raise bad(spec.where, key, name, f"choose options of {function.__module__}.{function.__name__}: "
-                                                 f"{allowed}")
+                                                 f"{allowed}", allowed)
 
 
-def _selections(spec: Spec, entries: list[Entry]) -> dict[str, list[Entry]]:
+def _selections(spec: Spec, entries: list[Architecture]) -> dict[str, list[Architecture]]:
     """The entries each group in ``only`` is limited to."""
     names = list(dict.fromkeys(entry.variant for entry in entries))
     selected = {}
@@ -262,16 +281,17 @@ def _selections(spec: Spec, entries: list[Entry]) -> dict[str, list[Entry]]:
     return selected
 
 
-def _check_size(spec: Spec, key: str, size: int, entry: Entry, config: PVTConfig) -> None:
+def _check_size(spec: Spec, key: str, size: int, entry: Architecture, config: PVTConfig) -> None:
     smallest = config.min_input_size()
     if size < smallest:
         raise bad(spec.where, key, size, f"{entry.model}:{entry.variant} needs inputs of at least {smallest} px")
 
 
-def _add(cells: dict[str, Cell], entry: Entry, model: str, config: PVTConfig, group: str, size: int,
+def _add(cells: dict[str, Cell], entry: Architecture, model: str, config: PVTConfig, group: str, size: int,
          seed: int | None, settings: dict[str, Any], data: dict[str, Any] | None,
-         passed: dict[str, Any]) -> None:
-    """Add a cell, or when the same measurement is already there, record this entry as another name of it."""
+         passed: dict[str, Any], task: str = "") -> str:
+    """Add a cell, or when the same measurement is already there, record this entry as another name of it;
+    returns its id."""
     config_dict = config.to_dict()
     cid = cell_id_of(cell_identity(config_dict, group, size, seed, settings, data))
     label = f"{entry.model}:{entry.variant}"
@@ -279,11 +299,12 @@ def _add(cells: dict[str, Cell], entry: Entry, model: str, config: PVTConfig, gr
     if old is None:
         cells[cid] = Cell(cell_id=cid, group=group, model=model, variant=entry.variant, base_model=entry.model,
                           config=config_dict, resolution=size, seed=seed, settings=dict(settings), data=data,
-                          path_step=entry.path_step, in_factorial=entry.in_factorial, passed=dict(passed))
-        return
+                          path_step=entry.path_step, in_factorial=entry.in_factorial, passed=dict(passed), task=task)
+        return cid
     if label == f"{old.base_model}:{old.variant}" or label in old.aliases:
-        return
+        return cid
     path_step = old.path_step if old.path_step is not None else entry.path_step
     cells[cid] = Cell(**{**asdict(old), "aliases": (*old.aliases, label), "path_step": path_step,
                          "in_factorial": old.in_factorial or entry.in_factorial})
+    return cid
 

@@ -14,6 +14,8 @@ from typing import NoReturn
 
 from pvtlab.errors import UserInputError
 
+from .heartbeat import GRACE_S
+
 PROG = "run_ablation.py"
 DEFAULT_SPEC = Path("ablations") / "default.yaml"
 EXIT_USER_ERROR = 2
@@ -54,6 +56,9 @@ def build_parser(probe: bool = False) -> argparse.ArgumentParser:
     what.add_argument("--grid", nargs="?", const="", metavar="SPEC",
                       help="run the grid spec SPEC (a YAML file; default ablations/default.yaml)")
     what.add_argument("--report", metavar="PATH", help="(re)write the report of results folder PATH and exit")
+    what.add_argument("--status", nargs="?", const="", metavar="SPEC",
+                      help="print where the grid of SPEC stands in --storage (done / failed / running / waiting per "
+                           "group, who holds each running cell, failed cells' errors) and exit")
     parser.add_argument("--results-dir", default="results", metavar="DIR",
                         help="where results/<name>/ goes (default: results)")
     parser.add_argument("--storage", metavar="URL",
@@ -72,14 +77,21 @@ def build_parser(probe: bool = False) -> argparse.ArgumentParser:
                         help="per group: cells, how many to run, estimated time; run and write nothing")
     parser.add_argument("--verbose", action="store_true", help="with --dry-run: list every cell")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    parser.add_argument("--grace-s", type=int, default=60, metavar="S",
+    parser.add_argument("--grace-s", type=int, default=GRACE_S, metavar="S",
                         help="sqlite/postgresql storage: a running cell whose worker sent no heartbeat for S "
-                             "seconds (by the database's clock; the worker died) runs again elsewhere (default 60). "
+                             "seconds (by the database's clock; the worker died) runs again elsewhere (default %(default)s). "
                              "The journal file needs none: a dead local worker's cell is re-queued at once")
     parser.add_argument("--no-report", action="store_true", help="do not write the report at the end")
-    parser.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--timed-threads", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--workers-in-run", type=int, help=argparse.SUPPRESS)
+    slurm = parser.add_argument_group("SLURM (pip install -e \".[slurm]\"; docs/slurm.md)")
+    slurm.add_argument("--slurm", type=int, metavar="N",
+                       help="run the grid on N SLURM worker jobs (one job array) instead of local workers; needs a "
+                            "--storage database every node reaches")
+    slurm.add_argument("--slurm-partition", metavar="NAME", help="partition of the worker jobs")
+    slurm.add_argument("--slurm-time", type=int, metavar="MIN", help="time limit of each worker job, minutes")
+    slurm.add_argument("--slurm-cpus-per-task", type=int, metavar="N", help="CPUs of each worker job")
+    slurm.add_argument("--slurm-gpus-per-task", type=int, metavar="N",
+                       help="GPUs of each worker job (default 1 with --device cuda)")
+    slurm.add_argument("--slurm-mem", metavar="SIZE", help="memory of each worker job, e.g. 16G")
     return parser
 
 
@@ -99,7 +111,30 @@ def _unknown_flags(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     parser.error(f"unrecognized arguments: {' '.join(a for a in unknown if a not in ('-h', '--help'))}{hint}")
 
 
+SLURM_FLAGS = ("partition", "time", "cpus_per_task", "gpus_per_task", "mem")
+
+
+def _slurm_flags(args: argparse.Namespace) -> dict[str, object]:
+    return {key: getattr(args, f"slurm_{key}") for key in SLURM_FLAGS}
+
+
+def _check_slurm_flags(args: argparse.Namespace) -> None:
+    given = [f"--slurm-{key.replace('_', '-')}" for key, value in _slurm_flags(args).items() if value is not None]
+    if args.slurm is None:
+        if given:
+            raise UserInputError(f"{given[0]} is not allowed without --slurm N; add --slurm N (worker jobs)")
+        return
+    if args.slurm < 1:
+        raise UserInputError(f"--slurm={args.slurm} is not allowed; give the number of worker jobs, an integer >= 1")
+    used = [flag for flag, on in (("--worker", args.worker), ("--workers", args.workers is not None),
+                                  ("--report", args.report is not None), ("--status", args.status is not None))
+            if on]
+    if used:
+        raise UserInputError(f"{used[0]} is not allowed with --slurm; --slurm N runs the grid on N SLURM jobs")
+
+
 def _check_flags(args: argparse.Namespace) -> None:
+    _check_slurm_flags(args)
     for flag, value in (("--workers", args.workers), ("--threads", args.threads)):
         if value is not None and value < 1:
             raise UserInputError(f"{flag}={value} is not allowed; give an integer >= 1")
@@ -144,6 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         _check_flags(args)
         if args.report is not None:
             return report_only(args.report)
+        if args.status is not None:
+            from .status import status
+
+            return status(Path(args.status) if args.status else default_spec(), args.storage,
+                          Path(args.results_dir), sys.stdout)
         from .plan import Options
         from .run import run
 
@@ -152,9 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                        workers=args.workers or default_workers(args.device),
                        threads=args.threads, worker=args.worker, retry_failed=args.retry_failed,
                        dry_run=args.dry_run, device=args.device, grace_s=args.grace_s, report=not args.no_report,
-                       verbose=args.verbose,
-                       parent_pid=args.parent_pid, workers_in_run=args.workers_in_run, timed_threads=args.timed_threads,
-                       argv=tuple(argv))
+                       verbose=args.verbose, slurm=args.slurm, slurm_flags=_slurm_flags(args), argv=tuple(argv))
         return run(opts)
     except UserInputError as exc:
         message = " ".join(str(exc).split())

@@ -2,8 +2,10 @@
 
 seconds = fixed + per_gmac * GMACs (the closed-form count at the cell's resolution; times the batch for
 throughput, which also spends its time budget; times the training images for accuracy). The coefficients
-were fitted on a 2-core CPU with one thread per worker; treat the result as a guide to minutes versus hours,
-not a promise (a loaded machine takes longer). Batch sizes, time budgets and training budgets are the cell's
+were fitted on this project's 2-core CI machine with one thread per worker, where they hold: the default grid
+is estimated at 9.0 min (throughput 2.5 min) and took 8 min 25 s and 9 min 6 s (throughput 2 min 16 s; see
+docs/measured.md). A faster machine takes less (5.8 min on a newcomer's), a loaded one more: a guide to
+minutes versus hours, not a promise. Batch sizes, time budgets and training budgets are the cell's
 resolved settings (cells.py), so the estimate runs on the values the measurement will use.
 """
 
@@ -94,7 +96,7 @@ def dry_run(the_plan: Plan, opts: Options, out: TextIO) -> int:
     """One line per group (cells, to run, done, failed, estimated time), how many rows of cells.csv the spec
     no longer has (a run marks them stale), and with ``--verbose`` every cell in a table sized to its contents;
     runs and writes nothing."""
-    grid, threads, timed, workers = the_plan.grid, the_plan.threads, the_plan.timed_threads, opts.workers
+    grid, threads, timed, workers = the_plan.grid, the_plan.threads, the_plan.timed_threads, opts.slurm or opts.workers
     results = ResultsFile(the_plan.results_dir)
     rows = results.by_id()
     table: list[tuple[str, ...]] = []
@@ -127,7 +129,7 @@ def dry_run(the_plan: Plan, opts: Options, out: TextIO) -> int:
     print(f"\n{len(grid.cells)} cells: {to_run} to run, {done} done, {failed} failed"
           f"{' (--retry-failed reruns them)' if failed and not opts.retry_failed else ''}; estimated "
           f"{duration(wall_time(left, threads, workers, timed))} on {workers} worker(s) x {threads} thread(s), "
-          f"timed cells one at a time on {timed} thread(s) (a rough guide)",
+          f"timed cells one at a time on {timed} thread(s) (a rough guide, fitted on a 2-core CPU)",
           file=out)
     if stale:
         print(f"{stale} row(s) of {results.path} are not cells of this spec; a run keeps them, "

@@ -14,7 +14,6 @@ import shlex
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from functools import partial
@@ -23,12 +22,13 @@ from typing import TextIO
 
 from pvtlab.layout import LOGS_DIR
 
+from .join import command as join_command
 from .plan import Options, Plan
 from .progress import Counts, Progress, counts
 from .queue import Queue
 from .results import ResultsFile
 from .storage import is_operational, retrying
-from .worker import EXIT_INTERRUPTED, cell_runner, current_labels, work
+from .worker import EXIT_INTERRUPTED, plan_runner, current_labels, work
 
 STOP_GRACE_S = 30.0
 
@@ -90,7 +90,7 @@ def run_inline(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     with open(logs / "worker-0.log", "a") as log:
-        code = work(queue, results, cell_runner(the_plan, opts, 1), current_labels(the_plan.grid),
+        code = work(queue, results, plan_runner(the_plan, opts, 1), current_labels(the_plan.grid),
                     poll_s=opts.poll_s, log=log)
     stop.set()
     watcher.join()
@@ -103,13 +103,9 @@ def run_inline(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile
 
 def _spawn(the_plan: Plan, opts: Options, index: int, logs: Path) -> subprocess.Popen:
     """A worker process of this run, in its own session so that only this process sees Ctrl-C."""
-    command = [sys.executable, "-m", "pvtlab.grid.cli", "--grid", str(opts.spec_path), "--worker",
-               "--results-dir", str(opts.results_root), "--device", opts.device, "--threads", str(the_plan.threads),
-               "--timed-threads", str(the_plan.timed_threads),
-               "--grace-s", str(opts.grace_s), "--parent-pid", str(os.getpid()),
-               "--workers-in-run", str(opts.workers)]
-    if opts.storage is not None:
-        command += ["--storage", opts.storage]
+    command = join_command(the_plan.storage, the_plan.grid.spec.name, the_plan.results_dir,
+                           threads=the_plan.threads, timed_threads=the_plan.timed_threads, device=opts.device,
+                           grace_s=opts.grace_s, workers=opts.workers, parent_pid=os.getpid())
     env = {**os.environ, "OMP_NUM_THREADS": str(the_plan.threads), "MKL_NUM_THREADS": str(the_plan.threads)}
     log = open(logs / f"worker-{index}.log", "a")
     try:

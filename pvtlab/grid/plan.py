@@ -15,6 +15,8 @@ from typing import Any
 from pvtlab.errors import UserInputError
 
 from .cells import Grid, expand
+from .heartbeat import GRACE_S
+from .slurm.options import SlurmOptions, check_storage, resolve
 from .spec import read_spec
 from .storage import StorageSpec, parse_storage
 
@@ -32,13 +34,12 @@ class Options:
     retry_failed: bool = False
     dry_run: bool = False
     device: str = "cpu"
-    grace_s: int = 60  # RDB storages: seconds without a heartbeat before a running cell counts as dead
+    grace_s: int = GRACE_S  # RDB storages: seconds without a heartbeat before a running cell counts as dead
     report: bool = True
     verbose: bool = False
     poll_s: float = 1.0
-    parent_pid: int | None = None
-    workers_in_run: int | None = None
-    timed_threads: int | None = None  # set by a parent for its workers; None: decided in ``plan``
+    slurm: int | None = None  # --slurm N: worker jobs of one SLURM job array instead of local workers
+    slurm_flags: dict[str, Any] = field(default_factory=dict)  # --slurm-* values (None: not given)
     argv: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -51,6 +52,7 @@ class Plan:
     # A timed cell has the machine to itself (hostlock.py), so it times on all of the machine's cores, not its
     # worker's share; --threads N pins both. The row records the threads it ran with.
     timed_threads: int = 1
+    slurm: SlurmOptions | None = None  # --slurm: what each worker job asks for
 
 
 def available_cpus() -> int:
@@ -60,10 +62,11 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def check_device(device: str) -> None:
+def check_device(device: str, *, here: bool = True) -> None:
+    """A known device; ``here``: this machine has it (not asked of a SLURM submit host, whose nodes run cells)."""
     if device not in ("cpu", "cuda"):
         raise UserInputError(f"--device={device!r} is not allowed; choose cpu or cuda")
-    if device == "cuda":
+    if device == "cuda" and here:
         import torch
 
         if not torch.cuda.is_available():
@@ -71,27 +74,33 @@ def check_device(device: str) -> None:
                                  f"device (torch.cuda.is_available() is False); use --device cpu")
 
 
-def check_data(grid_spec: Any) -> dict[str, Any] | None:
-    """The accuracy data spec after ``pvtlab.data.validate_data_spec`` (a missing root is an error here)."""
-    if grid_spec.accuracy is None:
-        return None
+def check_data(grid_spec: Any) -> None:
+    """Every accuracy task's data spec through ``pvtlab.data.validate_data_spec`` (a missing root is an error)."""
     from pvtlab.data import validate_data_spec
 
-    try:
-        checked = validate_data_spec(dict(grid_spec.accuracy.data))
-    except UserInputError as exc:
-        raise UserInputError(f"{grid_spec.where}: accuracy.data: {exc}") from None
-    return dict(checked) if isinstance(checked, dict) else dict(grid_spec.accuracy.data)
+    for task in grid_spec.accuracy:
+        try:
+            validate_data_spec(dict(task.data))
+        except UserInputError as exc:
+            raise UserInputError(f"{grid_spec.where}: {task.key}.data: {exc}") from None
 
 
 def plan(opts: Options) -> Plan:
     """Every check, no side effects: a UserInputError here leaves results/ exactly as it was."""
-    check_device(opts.device)
+    check_device(opts.device, here=opts.slurm is None)
     spec = read_spec(opts.spec_path)
-    grid = expand(spec, opts.device, check_data(spec))
+    check_data(spec)
+    grid = expand(spec, opts.device)
     results_dir = opts.results_root / spec.name
     storage = parse_storage(opts.storage, results_dir)
+    if opts.slurm is not None:  # each job is a worker on the CPUs it asked for
+        resources = resolve(opts.slurm_flags, spec.slurm, opts.device)
+        threads = opts.threads or resources.cpus_per_task or 1
+        slurm_plan = Plan(grid=grid, results_dir=results_dir, storage=storage, threads=threads,
+                          timed_threads=threads, slurm=resources)
+        check_storage(storage)
+        return slurm_plan
     workers = 1 if opts.worker else opts.workers
     threads = opts.threads if opts.threads is not None else max(1, available_cpus() // workers)
-    timed = opts.timed_threads or (opts.threads if opts.threads is not None else available_cpus())
+    timed = opts.threads if opts.threads is not None else available_cpus()
     return Plan(grid=grid, results_dir=results_dir, storage=storage, threads=threads, timed_threads=timed)

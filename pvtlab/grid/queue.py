@@ -2,11 +2,14 @@
 
 Dispatch is Optuna's own. Each cell is enqueued once as a WAITING trial (``study.enqueue_trial``) whose user
 attributes hold the cell id and the whole cell; a worker claims the oldest waiting one with ``study.ask()``
-(the storage moves it WAITING -> RUNNING and lets exactly one claimant win) and closes it with
-``study.tell``. GridSampler is never used: it re-samples cells still running on other workers.
+(the storage moves it WAITING -> RUNNING and lets exactly one claimant win) and closes it with the storage's
+``set_trial_state_values``, which refuses a trial another process finished meanwhile. A cell's resolution and seed are its
+trial's params and its id, group, model and variant user attributes, so optuna-dashboard on the same storage lists
+cells by name. Only Optuna's public API is used; its heartbeat is heartbeat.py's. GridSampler is never
+used: it re-samples cells still running on other workers.
 
 A dead worker's cell runs again:
-- RDB storages (SQLite, PostgreSQL): Optuna's heartbeat. The claimant runs Optuna's heartbeat thread; before
+- RDB storages (SQLite, PostgreSQL): Optuna's heartbeat. The claimant records heartbeats while it runs; before
   each claim ``fail_stale_trials`` fails trials whose heartbeat is older than the grace period by the
   database's clock, and the storage's ``RetryHeartbeatStaleTrialCallback`` enqueues a copy.
 - The journal file (the local default): Optuna 5.0's journal storage has no heartbeat, so the machine
@@ -35,7 +38,6 @@ from __future__ import annotations
 
 import os
 import socket
-import warnings
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -44,23 +46,17 @@ from typing import Any
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
-from optuna.storages import (
-    BaseStorage,
-    fail_stale_trials,
-)
-from optuna.storages._heartbeat import (
-    BaseHeartbeatThread,
-    get_heartbeat_thread,
-    is_heartbeat_enabled,
-)
+from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from pvtlab.errors import UserInputError
 from pvtlab.measure.provenance import worker_name
 
 from .cells import Cell
+from .heartbeat import Beat, Requeue, beat_once, fail_stale, quiet
 from .hostlock import file_lock
-from .storage import Requeue, StorageSpec
+from .slurm.env import slurm_job
+from .storage import StorageSpec
 
 OK, FAILED, INTERRUPTED, DROPPED = "ok", "cell_failed", "interrupted", "dropped"
 # What a cell looks like from the queue: done, failed, running, waiting, or absent (needs enqueueing).
@@ -93,10 +89,11 @@ def deciding_trials(trials: Iterable[FrozenTrial]) -> dict[str, FrozenTrial]:
 
 def cell_states(trials: Iterable[FrozenTrial]) -> dict[str, str]:
     """Cell id -> done, failed, running, waiting or absent (interrupted, dropped, or a dead worker's)."""
-    return {cid: _state(trial) for cid, trial in deciding_trials(trials).items()}
+    return {cid: state_of(trial) for cid, trial in deciding_trials(trials).items()}
 
 
-def _state(trial: FrozenTrial) -> str:
+def state_of(trial: FrozenTrial) -> str:
+    """The cell's state as its deciding trial tells it."""
     if trial.state == TrialState.COMPLETE:
         return DONE
     if trial.state == TrialState.RUNNING:
@@ -122,7 +119,8 @@ class Queue:
                 raise UserInputError(f"no grid named {study_name!r} in {where.description} yet; start it without "
                                      f"--worker first (that enqueues its cells)") from None
             self.study = optuna.load_study(study_name=study_name, storage=storage)
-        self.study_id = self.study._study_id
+        self.study_id = storage.get_study_id_from_name(study_name)
+        self._requeue_copy = Requeue()
 
     def trials(self) -> list[FrozenTrial]:
         return self.storage.get_all_trials(self.study_id, deepcopy=False)
@@ -145,32 +143,42 @@ class Queue:
         for cell in cells:
             state = states.get(cell.cell_id, ABSENT)
             if cell.cell_id not in skip and (state == ABSENT or (retry_failed and state == FAILED_STATE)):
-                self.study.enqueue_trial({}, user_attrs={"cell_id": cell.cell_id, "cell": cell.to_json(),
-                                                         "spec_hash": spec_hash})
+                # Not skip_if_exists: a dead worker's attempt has the same params, and its cell must run again.
+                self.study.enqueue_trial(cell_params(cell), user_attrs={
+                    "cell_id": cell.cell_id, **cell_names(cell), "cell": cell.to_json(), "spec_hash": spec_hash})
                 added += 1
         return added
+
+    def cells(self) -> dict[str, Cell]:
+        """Cell id -> the cell as enqueued (its JSON, names included): what a worker needs, nothing re-planned."""
+        return {trial.user_attrs["cell_id"]: Cell.from_json(trial.user_attrs["cell"])
+                for trial in self.trials() if "cell" in trial.user_attrs}
 
     def claim(self) -> Claim | None:
         """Take the oldest waiting cell (``study.ask``), or None when nothing is waiting."""
         self.requeue_dead()
         lock = file_lock(self.where.claim_lock) if self.where.claim_lock else nullcontext()
-        with lock, warnings.catch_warnings():
+        with lock:
             if not self.storage.get_all_trials(self.study_id, deepcopy=False, states=(TrialState.WAITING,)):
                 return None
-            warnings.simplefilter("ignore")  # "heartbeat is supposed to be used with Study.optimize"
-            trial = self.study.ask()
+            with quiet():
+                trial = self.study.ask()
         tid = trial._trial_id
-        if is_heartbeat_enabled(self.storage):  # at once: a trial with no heartbeat at all never goes stale
-            self.storage.record_heartbeat(tid)
-        attrs = self.storage.get_trial(tid).user_attrs
+        beat_once(self.storage, tid)  # at once: a trial with no heartbeat at all never goes stale
+        attrs = trial.user_attrs
         if "cell_id" not in attrs:  # another worker took the last waiting cell first: ask() made a new trial
             self._close(tid, DROPPED)
             return None
         self.storage.set_trial_user_attr(tid, "worker", self.owner)
+        if slurm_job() is not None:
+            self.storage.set_trial_user_attr(tid, "slurm_job", slurm_job())
+        cell = Cell.from_json(attrs["cell"])
+        for name, value in cell_params(cell).items():  # the enqueued values become the trial's params
+            trial.suggest_int(name, *PARAM_RANGE[name])
         if self._taken_elsewhere(attrs["cell_id"], trial.number):
             self._close(tid, DROPPED)
             return self.claim()
-        return Claim(tid, trial.number, Cell.from_json(attrs["cell"]), attrs.get("spec_hash", ""))
+        return Claim(tid, trial.number, cell, attrs.get("spec_hash", ""))
 
     def _taken_elsewhere(self, cell_id: str, number: int) -> bool:
         """The cell is done, or an older trial of it is running (it was enqueued twice)."""
@@ -181,9 +189,9 @@ class Queue:
                 return True
         return False
 
-    def heartbeat(self, claim: Claim) -> BaseHeartbeatThread:
-        """Optuna's heartbeat thread for the claim (a no-op on storages without heartbeat); use as a context."""
-        return get_heartbeat_thread(claim.trial_id, self.storage)
+    def heartbeat(self, claim: Claim) -> Beat:
+        """The claim's heartbeat while its cell runs (a no-op on storages without heartbeat); use as a context."""
+        return Beat(self.storage, claim.trial_id)
 
     def finish(self, claim: Claim, row: dict[str, Any]) -> bool:
         """Store the result row with the trial and close it; False when the trial was no longer ours (its
@@ -193,16 +201,13 @@ class Queue:
             self.storage.set_trial_user_attr(claim.trial_id, "row", row)
             self.storage.set_trial_user_attr(claim.trial_id, "outcome", OK if ok else FAILED)
             if ok:
-                self.study.tell(claim.number, float(row.get("wall_s") or 0.0))
+                self.storage.set_trial_state_values(claim.trial_id, TrialState.COMPLETE,
+                                                    [float(row.get("wall_s") or 0.0)])
             else:
-                self.study.tell(claim.number, state=TrialState.FAIL)
+                self.storage.set_trial_state_values(claim.trial_id, TrialState.FAIL)
             return True
-        except UpdateFinishedTrialError:
+        except UpdateFinishedTrialError:  # another process finished the trial meanwhile
             return False
-        except ValueError as exc:  # study.tell on a trial another process finished meanwhile
-            if "Cannot tell a" in str(exc):
-                return False
-            raise
 
     def release(self, claim: Claim) -> None:
         """Give an interrupted cell back to the queue at once."""
@@ -212,9 +217,7 @@ class Queue:
         """Fail and re-enqueue the cells of dead workers: stale heartbeats (RDB), or (journal) processes of this
         host that no longer exist, plus ``dead_workers`` (names a supervising parent saw exit)."""
         if self.where.kind == "rdb":
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fail_stale_trials(self.study)
+            fail_stale(self.study, self.storage)
         dead_workers = dead_workers or set()
         host = socket.gethostname()
         requeued = 0
@@ -237,9 +240,7 @@ class Queue:
                 return 0
         except UpdateFinishedTrialError:
             return 0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            Requeue()(self.study, self.storage.get_trial(trial_id))
+        self._requeue_copy(self.study, self.storage.get_trial(trial_id))
         return 1
 
     def _close(self, trial_id: int, outcome: str) -> None:
@@ -259,6 +260,21 @@ class Queue:
     def unfinished(self) -> bool:
         """Any cell waiting or running anywhere."""
         return bool(set(self.states().values()) & {RUNNING, WAITING})
+
+
+# A param keeps one distribution in a whole study, so only numbers are params (with fixed, wide ranges); the names
+# are user attributes (a categorical param's choices would have to be every name the study will ever hold).
+PARAM_RANGE = {"resolution": (1, 1 << 16), "seed": (0, (1 << 31) - 1)}
+
+
+def cell_params(cell: Cell) -> dict[str, int]:
+    """The trial's params: resolution, and the seed of an accuracy cell."""
+    return {"resolution": cell.resolution, **({"seed": cell.seed} if cell.seed is not None else {})}
+
+
+def cell_names(cell: Cell) -> dict[str, str]:
+    """User attributes beside ``cell_id`` that optuna-dashboard shows in its trial table."""
+    return {"group": cell.group, "model": cell.model, "variant": cell.variant}
 
 
 # A journal trial claimed but never signed with its worker for this long was claimed by a process that died at

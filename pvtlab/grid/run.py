@@ -26,8 +26,9 @@ from .plan import Options, Plan, plan
 from .progress import counts, duration
 from .queue import Queue
 from .results import ResultsFile
+from .slurm.submit import run_slurm
 from .storage import open_storage, retrying
-from .worker import EXIT_INTERRUPTED, cell_runner, current_labels, work
+from .worker import EXIT_INTERRUPTED, plan_runner, current_labels, work
 
 
 def run(opts: Options, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -56,8 +57,8 @@ def run_worker(the_plan: Plan, opts: Options, err: TextIO) -> int:
     torch.set_num_threads(the_plan.threads)
     queue = open_queue(the_plan, opts, create=False)
     results = ResultsFile(the_plan.results_dir)
-    return work(queue, results, cell_runner(the_plan, opts, opts.workers_in_run), current_labels(the_plan.grid),
-                poll_s=opts.poll_s, parent_pid=opts.parent_pid, log=err)
+    return work(queue, results, plan_runner(the_plan, opts, None), current_labels(the_plan.grid),
+                poll_s=opts.poll_s, log=err)
 
 
 def run_grid(the_plan: Plan, opts: Options, out: TextIO, err: TextIO) -> int:
@@ -74,14 +75,15 @@ def run_grid(the_plan: Plan, opts: Options, out: TextIO, err: TextIO) -> int:
     retrying(lambda: queue.enqueue(ordered(grid.cells, the_plan.threads), skip, grid.spec_hash,
                                    retry_failed=opts.retry_failed))
     start = counts(grid, queue.states(), rows)
-    workers = opts.workers
+    workers = opts.slurm or opts.workers
+    where = "SLURM job(s)" if opts.slurm else "worker(s)"
     print(f"grid '{grid.spec.name}': {len(grid.cells)} cells, {start.finished} already finished, "
-          f"{start.running + start.waiting} to run on {workers} worker(s) x {the_plan.threads} thread(s) "
+          f"{start.running + start.waiting} to run on {workers} {where} x {the_plan.threads} thread(s) "
           f"on {opts.device}; storage: {the_plan.storage.description}", file=err, flush=True)
     if not start.running + start.waiting:
         return _finish(the_plan, opts, queue, results, None, out, err, 0)
     estimate = wall_time(_left(grid.cells, queue), the_plan.threads, workers, the_plan.timed_threads)
-    run_here = run_inline if workers == 1 else run_spawned
+    run_here = run_slurm if opts.slurm else run_inline if workers == 1 else run_spawned
     code = run_here(the_plan, opts, queue, results, start, estimate, err)
     if code == EXIT_INTERRUPTED:
         return code
@@ -125,7 +127,8 @@ def _finish(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile, s
         info_path = the_plan.results_dir / GRID_FILE
         info = json.loads(info_path.read_text()) if info_path.exists() else {}
         info["last_run"] = {"started_at": _iso(started), "finished_at": _iso(finished_at),
-                            "wall_s": round(finished_at - started, 2), "workers": opts.workers,
+                            "wall_s": round(finished_at - started, 2), "workers": opts.slurm or opts.workers,
+                            **({"slurm_jobs": opts.slurm} if opts.slurm else {}),
                             "threads_per_worker": the_plan.threads, "device": opts.device}
         _write_json(info_path, info)
     unfinished = final.running + final.waiting

@@ -8,6 +8,7 @@ naming the key, the value and what is allowed, never a half-run grid. Checks tha
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,25 +16,28 @@ from typing import Any
 import yaml
 
 from pvtlab.columns import COMPLEXITY_GROUPS
-from pvtlab.errors import UserInputError
+from pvtlab.errors import UserInputError, did_you_mean
 from pvtlab.train.recipe import RECIPES
 
+from .slurm.options import check_slurm_block
+
 TOP_KEYS = ("name", "description", "models", "factorial", "variants", "path", "resolutions", "measure",
-            "measure_options", "only", "accuracy", "ref_variant")
+            "measure_options", "only", "accuracy", "slurm", "ref_variant")
 ACCURACY_KEYS = ("data", "model", "image_size", "epochs", "steps", "seeds", "options", "recipe", "nproc_per_node",
-                 "checkpoint_every_s")
+                 "checkpoint_every_s", "eval_sizes")
 # The grid's own choices for a spec's accuracy section. Training defaults (epochs, recipe, ...) are not here:
 # a key left out stays None and takes run_accuracy's default (cells.accuracy_settings).
-ACCURACY_DEFAULTS: dict[str, Any] = {"model": "pvt_nano", "image_size": 64, "epochs": None, "steps": None,
+ACCURACY_DEFAULTS: dict[str, Any] = {"model": "pvt_nano", "image_size": 48, "epochs": None, "steps": None,
                                      "seeds": [0, 1, 2], "options": {}, "recipe": None, "nproc_per_node": None,
-                                     "checkpoint_every_s": None}
+                                     "checkpoint_every_s": None, "eval_sizes": None}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
 class AccuracySpec:
-    """Training settings shared by every accuracy cell."""
+    """One accuracy task: what every variant is trained on and how (``task`` is its label, not identity)."""
 
+    task: str
     data: dict[str, Any]
     model: str
     image_size: int
@@ -44,6 +48,8 @@ class AccuracySpec:
     recipe: str | None = None  # None: run_accuracy's default
     nproc_per_node: int | None = None
     checkpoint_every_s: float | None = None
+    eval_sizes: tuple[int, ...] | None = None  # test sizes; None: pvtlab.train.resolution's default around image_size
+    key: str = "accuracy"  # where the task is written in the spec (accuracy.tasks.NAME), for error messages
 
 
 @dataclass(frozen=True)
@@ -61,13 +67,15 @@ class Spec:
     measure: tuple[str, ...] = ()
     measure_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     only: dict[str, tuple[str, ...] | str] = field(default_factory=dict)
-    accuracy: AccuracySpec | None = None
+    accuracy: tuple[AccuracySpec, ...] = ()  # one per task; () when the spec trains nothing
+    slurm: dict[str, Any] = field(default_factory=dict)  # resources per worker job with --slurm (slurm/options.py)
     ref_variant: str | None = None  # what timed ratios divide by (default: blocks.py picks; checked there)
 
 
-def bad(where: str, key: str, value: Any, allowed: str) -> UserInputError:
-    """The one error shape every check uses: where, which key, which value, what is allowed."""
-    return UserInputError(f"{where}: {key}={value!r} is not allowed; {allowed}")
+def bad(where: str, key: str, value: Any, allowed: str, choices: Iterable[Any] = ()) -> UserInputError:
+    """The one error shape every check uses: where, which key, which value, what is allowed (and, given the
+    ``choices``, the one ``value`` was probably meant to be)."""
+    return UserInputError(f"{where}: {key}={value!r} is not allowed; {allowed}{did_you_mean(value, choices)}")
 
 
 def read_spec(path: str | Path) -> Spec:
@@ -107,32 +115,35 @@ def parse_spec(raw: dict[str, Any], *, where: str, default_name: str) -> Spec:
     measure = tuple(_str_list(raw, "measure", where)) if "measure" in raw else ()
     for group in measure:
         if group not in COMPLEXITY_GROUPS:
-            raise bad(where, "measure", group, f"choose from {list(COMPLEXITY_GROUPS)}")
+            raise bad(where, "measure", group, f"choose from {list(COMPLEXITY_GROUPS)}", COMPLEXITY_GROUPS)
     if len(set(measure)) != len(measure):
         raise bad(where, "measure", list(measure), "list each group once")
     resolutions = _resolutions(raw, measure, where)
     measure_options = _measure_options(raw.get("measure_options", {}), measure, where)
-    accuracy = _accuracy(raw["accuracy"], where) if raw.get("accuracy") is not None else None
-    only = _only(raw.get("only", {}), measure + (("accuracy",) if accuracy is not None else ()), bool(path), where)
+    accuracy = _tasks(raw["accuracy"], where) if raw.get("accuracy") is not None else ()
+    only = _only(raw.get("only", {}), measure + (("accuracy",) if accuracy else ()), bool(path), where)
     ref_variant = raw.get("ref_variant")
     if ref_variant is not None and not isinstance(ref_variant, str):
         raise bad(where, "ref_variant", ref_variant, "give a variant name")
-    if not measure and accuracy is None:
+    if not measure and not accuracy:
         raise UserInputError(f"{where}: the spec has neither 'measure' nor 'accuracy'; give at least one")
     if (factorial or any("preset" not in v for v in variants.values())) and not models:
         raise UserInputError(f"{where}: 'models' is missing or empty; factorial combinations and variants "
                              f"without 'preset' are built on each model, so list at least one preset")
     if not factorial and not variants and not models:
         raise UserInputError(f"{where}: nothing to build; give 'models', 'factorial' or 'variants'")
+    slurm = check_slurm_block(raw["slurm"], where) if "slurm" in raw else {}
     return Spec(name=name, where=where, description=description, models=models, factorial=factorial,
                 variants=variants, path=path, resolutions=resolutions, measure=measure,
-                measure_options=measure_options, only=only, accuracy=accuracy, ref_variant=ref_variant)
+                measure_options=measure_options, only=only, accuracy=accuracy, slurm=slurm,
+                ref_variant=ref_variant)
 
 
 def _known_keys(mapping: dict[str, Any], allowed: tuple[str, ...], where: str, what: str) -> None:
     for key in mapping:
         if key not in allowed:
-            raise UserInputError(f"{where}: {what} {key!r} is not allowed; allowed: {list(allowed)}")
+            raise UserInputError(f"{where}: {what} {key!r} is not allowed; allowed: {list(allowed)}"
+                                 f"{did_you_mean(key, allowed)}")
 
 
 def _str_list(raw: dict[str, Any], key: str, where: str) -> list[str]:
@@ -212,7 +223,8 @@ def _resolutions(raw: dict[str, Any], measure: tuple[str, ...], where: str) -> d
     if isinstance(value, dict):
         for group in value:
             if group not in measure:
-                raise bad(where, "resolutions", group, f"keys must be groups listed in 'measure': {list(measure)}")
+                raise bad(where, "resolutions", group, f"keys must be groups listed in 'measure': {list(measure)}",
+                          measure)
         missing = [g for g in measure if g not in value]
         if missing:
             raise UserInputError(f"{where}: resolutions has no sizes for group(s) {missing}; "
@@ -231,7 +243,8 @@ def _measure_options(value: Any, measure: tuple[str, ...], where: str) -> dict[s
     options: dict[str, dict[str, Any]] = {}
     for group, opts in value.items():
         if group not in measure:
-            raise bad(where, "measure_options", group, f"keys must be groups listed in 'measure': {list(measure)}")
+            raise bad(where, "measure_options", group, f"keys must be groups listed in 'measure': {list(measure)}",
+                      measure)
         if not isinstance(opts, dict):
             raise bad(where, f"measure_options.{group}", opts, "give a mapping of option -> value")
         for key, item in opts.items():
@@ -250,7 +263,7 @@ def _only(value: Any, groups: tuple[str, ...], has_path: bool, where: str) -> di
     only: dict[str, tuple[str, ...] | str] = {}
     for group, names in value.items():
         if group not in groups:
-            raise bad(where, "only", group, f"keys must be groups this spec runs: {list(groups)}")
+            raise bad(where, "only", group, f"keys must be groups this spec runs: {list(groups)}", groups)
         if names == "path":
             if not has_path:
                 raise bad(where, f"only.{group}", names, "the spec has no 'path'; list variant names instead")
@@ -262,52 +275,90 @@ def _only(value: Any, groups: tuple[str, ...], has_path: bool, where: str) -> di
     return only
 
 
-def _accuracy(value: Any, where: str) -> AccuracySpec:
+def _tasks(value: Any, where: str) -> tuple[AccuracySpec, ...]:
+    """``accuracy:`` as one task (named after its data) or ``{tasks: {NAME: {...}}, <defaults for every task>}``."""
     if not isinstance(value, dict):
-        raise bad(where, "accuracy", value, f"give a mapping with keys {list(ACCURACY_KEYS)}")
-    _known_keys(value, ACCURACY_KEYS, where, "accuracy key")
+        raise bad(where, "accuracy", value, f"give a mapping with keys {list(ACCURACY_KEYS)} or 'tasks'")
+    if "tasks" not in value:
+        data = value.get("data")
+        return (_accuracy(value, where, data.get("name", "") if isinstance(data, dict) else "", "accuracy"),)
+    _known_keys(value, ("tasks", *ACCURACY_KEYS), where, "accuracy key")
+    tasks = value["tasks"]
+    if not isinstance(tasks, dict) or not tasks:
+        raise bad(where, "accuracy.tasks", tasks, "give a mapping: task name -> {data: ..., image_size: ...}")
+    shared = {k: v for k, v in value.items() if k != "tasks"}
+    parsed = []
+    for name, own in tasks.items():
+        key = f"accuracy.tasks.{name}"
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise bad(where, "accuracy.tasks", name, "task names must be letters, digits, '_', '.', '-'")
+        if not isinstance(own, dict):
+            raise bad(where, key, own, f"give a mapping with keys {list(ACCURACY_KEYS)}")
+        _known_keys(own, ACCURACY_KEYS, where, f"{key} key")
+        parsed.append(_accuracy(_task_over(shared, own), where, name, key))
+    return tuple(parsed)
+
+
+def _task_over(shared: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """A task's keys over the shared defaults: options merge key by key, and a task's own budget (epochs or
+    steps) replaces the shared one."""
+    merged = {**shared, **own}
+    for budget, other in (("epochs", "steps"), ("steps", "epochs")):
+        if budget in own and other not in own:
+            merged.pop(other, None)
+    if isinstance(shared.get("options"), dict) and isinstance(own.get("options"), dict):
+        merged["options"] = {**shared["options"], **own["options"]}
+    return merged
+
+
+def _accuracy(value: dict[str, Any], where: str, task: str, prefix: str) -> AccuracySpec:
+    _known_keys(value, ACCURACY_KEYS, where, f"{prefix} key")
     if "data" not in value:
-        raise UserInputError(f"{where}: accuracy.data is missing; give e.g. {{name: synthetic}}")
+        raise UserInputError(f"{where}: {prefix}.data is missing; give e.g. {{name: synthetic}}")
     data = value["data"]
     if not isinstance(data, dict):
-        raise bad(where, "accuracy.data", data, "give a mapping such as {name: synthetic} or "
-                                                "{name: imagefolder, root: PATH}")
+        raise bad(where, f"{prefix}.data", data, "give a mapping such as {name: synthetic} or "
+                                                 "{name: imagefolder, root: PATH}")
     merged = {**ACCURACY_DEFAULTS, **value}
     model = merged["model"]
     if not isinstance(model, str):
-        raise bad(where, "accuracy.model", model, "give a preset name")
-    image_size = _positive_int(merged["image_size"], "accuracy.image_size", where,
+        raise bad(where, f"{prefix}.model", model, "give a preset name")
+    image_size = _positive_int(merged["image_size"], f"{prefix}.image_size", where,
                                "give a positive integer (pixels)")
     epochs, steps = merged["epochs"], merged["steps"]
     if epochs is not None and steps is not None:
-        raise bad(where, "accuracy.steps", steps, f"give epochs ({epochs}) or steps, not both")
+        raise bad(where, f"{prefix}.steps", steps, f"give epochs ({epochs}) or steps, not both")
     if steps is not None:
-        steps = _positive_int(steps, "accuracy.steps", where, "give a positive integer (optimizer steps)")
+        steps = _positive_int(steps, f"{prefix}.steps", where, "give a positive integer (optimizer steps)")
     if epochs is not None:
-        epochs = _positive_int(epochs, "accuracy.epochs", where)
+        epochs = _positive_int(epochs, f"{prefix}.epochs", where)
     recipe = merged["recipe"]
     if recipe is not None and recipe not in RECIPES:
-        raise bad(where, "accuracy.recipe", recipe, f"choose from {list(RECIPES)}")
+        raise bad(where, f"{prefix}.recipe", recipe, f"choose from {list(RECIPES)}", RECIPES)
     nproc = merged["nproc_per_node"]
     if nproc is not None:
-        nproc = _positive_int(nproc, "accuracy.nproc_per_node", where, "give an integer >= 1 (processes)")
+        nproc = _positive_int(nproc, f"{prefix}.nproc_per_node", where, "give an integer >= 1 (processes)")
     every = merged["checkpoint_every_s"]
     if every is not None and (not isinstance(every, (int, float)) or isinstance(every, bool) or every <= 0):
-        raise bad(where, "accuracy.checkpoint_every_s", every, "give a number of seconds > 0")
+        raise bad(where, f"{prefix}.checkpoint_every_s", every, "give a number of seconds > 0")
     options = merged["options"]
     if not isinstance(options, dict):
-        raise bad(where, "accuracy.options", options, "give a mapping of run_accuracy option -> value")
+        raise bad(where, f"{prefix}.options", options, "give a mapping of run_accuracy option -> value")
     for key, item in options.items():
         if not isinstance(item, (str, int, float, bool)) and item is not None:
-            raise bad(where, f"accuracy.options.{key}", item, "values must be plain scalars")
+            raise bad(where, f"{prefix}.options.{key}", item, "values must be plain scalars")
     seeds = merged["seeds"]
     if not isinstance(seeds, list) or not seeds:
-        raise bad(where, "accuracy.seeds", seeds, "give a non-empty list of integer seeds")
+        raise bad(where, f"{prefix}.seeds", seeds, "give a non-empty list of integer seeds")
     for seed in seeds:
         if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-            raise bad(where, "accuracy.seeds", seed, "every seed must be an integer >= 0")
+            raise bad(where, f"{prefix}.seeds", seed, "every seed must be an integer >= 0")
     if len(set(seeds)) != len(seeds):
-        raise bad(where, "accuracy.seeds", seeds, "list each seed once")
-    return AccuracySpec(data=dict(data), model=model, image_size=image_size, epochs=epochs, steps=steps,
+        raise bad(where, f"{prefix}.seeds", seeds, "list each seed once")
+    sizes = merged["eval_sizes"]
+    if sizes is not None:  # the training size is always one of them; sorted, so the order is not identity
+        sizes = tuple(sorted({*_size_list(sizes, f"{prefix}.eval_sizes", where), image_size}))
+    return AccuracySpec(task=task, eval_sizes=sizes, key=prefix, data=dict(data), model=model, image_size=image_size,
+                        epochs=epochs, steps=steps,
                         seeds=tuple(seeds), options=dict(options), recipe=recipe, nproc_per_node=nproc,
                         checkpoint_every_s=float(every) if every is not None else None)

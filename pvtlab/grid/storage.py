@@ -15,29 +15,24 @@ never with the password in it.
 
 from __future__ import annotations
 
-import copy
 import sqlite3
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO, TypeVar
 
 import optuna
-from optuna.storages import (
-    BaseStorage,
-    JournalStorage,
-    RDBStorage,
-    RetryHeartbeatStaleTrialCallback,
-)
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
-from optuna.trial import FrozenTrial
 
 from pvtlab.errors import UserInputError
 from pvtlab.layout import JOURNAL_FILE
 
+from .heartbeat import GRACE_S, Requeue, heartbeat_s, quiet
+
+# "postgres" is no SQLAlchemy dialect: it is listed so that its error names postgresql://.
 _RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")
 ALLOWED = ("a journal file path (*.journal, *.log) or journal:///PATH, sqlite:///FILE, "
            "postgresql://USER@HOST/DB or another SQLAlchemy URL")
@@ -58,20 +53,6 @@ class StorageSpec:
     def description(self) -> str:
         """The storage as it may be printed: a journal file, or the URL with its password hidden."""
         return f"journal file {self.target}" if self.kind == "journal" else safe_url(self.target)
-
-
-# User attributes that belong to one attempt at a cell, not to the cell: a re-queued copy starts without them.
-ATTEMPT_ATTRS = ("worker", "outcome", "row")
-
-
-class Requeue(RetryHeartbeatStaleTrialCallback):
-    """Optuna's retry callback (enqueue a WAITING copy of a failed trial), minus the dead attempt's own
-    attributes, so the copy does not look claimed by the dead worker or finished."""
-
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        fresh = copy.deepcopy(trial)
-        fresh.user_attrs = {k: v for k, v in trial.user_attrs.items() if k not in ATTEMPT_ATTRS}
-        super().__call__(study, fresh)
 
 
 def safe_url(url: str) -> str:
@@ -103,17 +84,30 @@ def parse_storage(url: str | None, results_dir: Path) -> StorageSpec:
         # machine's database, so a lock file beside it serializes the claims.
         return StorageSpec("rdb", url, path.with_name(path.name + ".claim.lock"))
     if scheme in _RDB_SCHEMES:
-        try:
-            from sqlalchemy.engine import make_url
-
-            make_url(url)
-        except Exception:  # noqa: BLE001  (SQLAlchemy's ArgumentError and ValueError both mean a bad URL)
-            raise UserInputError(f"--storage={safe_url(url)!r} is not allowed; it is not a valid database URL "
-                                 f"(e.g. postgresql://USER:PASSWORD@HOST:PORT/DB)") from None
+        _check_dialect(url)
         return StorageSpec("rdb", url)
     if "://" not in url and url.endswith((".journal", ".log")):
         return _journal(url, Path(url))
     raise UserInputError(f"--storage={safe_url(url)!r} is not allowed; give {ALLOWED}")
+
+
+def _check_dialect(url: str) -> None:
+    """A UserInputError unless SQLAlchemy reads ``url`` and knows its dialect (``postgres://`` it does not)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001  (SQLAlchemy's ArgumentError and ValueError both mean a bad URL)
+        raise UserInputError(f"--storage={safe_url(url)!r} is not allowed; it is not a valid database URL "
+                             f"(e.g. postgresql://USER:PASSWORD@HOST:PORT/DB)") from None
+    try:
+        parsed.get_dialect()  # loads SQLAlchemy's dialect class only; the driver is imported on connect
+    except NoSuchModuleError:
+        hint = "; use postgresql://" if parsed.get_backend_name() == "postgres" else ""
+        raise UserInputError(f"--storage scheme {parsed.drivername + '://'!r} is not one SQLAlchemy knows{hint} "
+                             f"(allowed: {', '.join(s for s in _RDB_SCHEMES if s != 'postgres')}, each optionally "
+                             f"+DRIVER)") from None
 
 
 def _journal(url: str, path: Path) -> StorageSpec:
@@ -122,7 +116,7 @@ def _journal(url: str, path: Path) -> StorageSpec:
     return StorageSpec("journal", str(path))
 
 
-def open_storage(spec: StorageSpec, *, grace_s: int = 60) -> BaseStorage:
+def open_storage(spec: StorageSpec, *, grace_s: int = GRACE_S) -> BaseStorage:
     """Connect (creating the file or tables when new). A missing driver or a database that cannot be reached
     is a UserInputError; anything else is a bug and raises as it is."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -132,8 +126,7 @@ def open_storage(spec: StorageSpec, *, grace_s: int = 60) -> BaseStorage:
     kwargs = {"connect_args": {"timeout": 60}} if spec.target.startswith("sqlite") else {}
     shown = safe_url(spec.target)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # heartbeat_interval is marked experimental
+        with quiet():  # heartbeat_interval is marked experimental
             return RDBStorage(spec.target, engine_kwargs=kwargs, heartbeat_interval=heartbeat_s(grace_s),
                               grace_period=grace_s,
                               heartbeat_stale_trial_callback=Requeue())
@@ -157,11 +150,6 @@ def _missing_module(exc: ImportError) -> str:
             return seen.name
         seen = seen.__cause__ or seen.__context__
     return str(exc)
-
-
-def heartbeat_s(grace_s: int) -> int:
-    """Heartbeats per grace period: four, at least one a second (Optuna takes whole seconds)."""
-    return max(1, grace_s // 4)
 
 
 def is_operational(exc: BaseException) -> bool:

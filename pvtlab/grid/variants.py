@@ -11,7 +11,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from pvtlab.errors import UserInputError
+from pvtlab.errors import UserInputError, did_you_mean
 from pvtlab.models import STYLE_FIELDS, PVTConfig, get_config, list_models
 from pvtlab.toggles import POSITIONS, TOGGLES
 
@@ -24,7 +24,7 @@ PLAIN = "preset"  # the variant name of a model measured as it is
 
 
 @dataclass(frozen=True)
-class Entry:
+class Architecture:
     """One architecture of the grid: ``config`` is ``model``'s preset with the variant's overrides."""
 
     model: str
@@ -42,12 +42,12 @@ def position_of(config: PVTConfig) -> str:
     return "other"
 
 
-def resolve_entries(spec: Spec) -> list[Entry]:
+def resolve_entries(spec: Spec) -> list[Architecture]:
     """Every entry in spec order: factorial combinations first, then named variants, each per model."""
     known = list_models()
     for model in spec.models:
         if model not in known:
-            raise bad(spec.where, "models", model, f"choose from {known}")
+            raise bad(spec.where, "models", model, f"choose from {known}", known)
     combos = _factorial_combos(spec)
     combo_names = [name for name, _ in combos]
     names = combo_names + list(spec.variants)
@@ -56,23 +56,23 @@ def resolve_entries(spec: Spec) -> list[Entry]:
         raise bad(spec.where, "variants", clash[0], f"it is also a factorial combination name ({combo_names})")
     for name in spec.path:
         if name not in names:
-            raise bad(spec.where, "path", name, f"name a variant or factorial combination: {names}")
+            raise bad(spec.where, "path", name, f"name a variant or factorial combination: {names}", names)
     steps = {name: i for i, name in enumerate(spec.path)}
     entries = []
     for name, overrides in combos:
         for model in spec.models:
             config = _build(spec, model, overrides, f"factorial ({name})")
-            entries.append(Entry(model, name, config, name != PLAIN, steps.get(name)))
+            entries.append(Architecture(model, name, config, name != PLAIN, steps.get(name)))
     for name, raw in spec.variants.items():
         overrides = dict(raw)
         preset = overrides.pop("preset", None)
         if preset is not None and preset not in known:
-            raise bad(spec.where, f"variants.{name}.preset", preset, f"choose from {known}")
+            raise bad(spec.where, f"variants.{name}.preset", preset, f"choose from {known}", known)
         _check_fields(spec, f"variants.{name}", overrides)
         overrides = _expand_position(spec, f"variants.{name}", overrides)
         for model in [preset] if preset is not None else spec.models:
             config = _build(spec, model, overrides, f"variants.{name}")
-            entries.append(Entry(model, name, config, False, steps.get(name)))
+            entries.append(Architecture(model, name, config, False, steps.get(name)))
     return entries
 
 
@@ -86,7 +86,7 @@ def _factorial_combos(spec: Spec) -> list[tuple[str, dict[str, Any]]]:
         return [] if spec.variants else [(PLAIN, {})]
     for axis in axes:
         if axis not in FACTORIAL_AXES:
-            raise bad(spec.where, "factorial", axis, f"choose toggles from {list(FACTORIAL_AXES)}")
+            raise bad(spec.where, "factorial", axis, f"choose toggles from {list(FACTORIAL_AXES)}", FACTORIAL_AXES)
     if "position" in axes:
         for axis in ("pos_embed", "ffn"):
             if axis in axes:
@@ -94,7 +94,7 @@ def _factorial_combos(spec: Spec) -> list[tuple[str, dict[str, Any]]]:
                           "'position' already sets pos_embed and ffn; use one or the other")
         for value in axes["position"]:
             if value not in POSITIONS:
-                raise bad(spec.where, "factorial.position", value, f"choose from {list(POSITIONS)}")
+                raise bad(spec.where, "factorial.position", value, f"choose from {list(POSITIONS)}", POSITIONS)
     combos = []
     for values in itertools.product(*axes.values()):
         parts, overrides = [], {}
@@ -109,7 +109,8 @@ def _check_fields(spec: Spec, key: str, overrides: dict[str, Any]) -> None:
     allowed = ["preset", "position", *PVTConfig.field_names()]
     for name, value in overrides.items():
         if name not in allowed:
-            raise UserInputError(f"{spec.where}: {key} field {name!r} is not allowed; allowed: {allowed}")
+            raise UserInputError(f"{spec.where}: {key} field {name!r} is not allowed; allowed: {allowed}"
+                                 f"{did_you_mean(name, allowed)}")
         if isinstance(value, dict):
             raise bad(spec.where, f"{key}.{name}", value, "give a value or a list of per-stage values")
 
@@ -119,7 +120,7 @@ def _expand_position(spec: Spec, key: str, overrides: dict[str, Any]) -> dict[st
         return overrides
     value = overrides.pop("position")
     if value not in POSITIONS:
-        raise bad(spec.where, f"{key}.position", value, f"choose from {list(POSITIONS)}")
+        raise bad(spec.where, f"{key}.position", value, f"choose from {list(POSITIONS)}", POSITIONS)
     for field in ("pos_embed", "ffn"):
         if field in overrides:
             raise bad(spec.where, f"{key}.{field}", overrides[field], "'position' already sets pos_embed and ffn")

@@ -32,6 +32,7 @@ from .hostlock import cell_slot
 from .plan import Options, Plan
 from .queue import Claim, Queue
 from .results import ResultsFile
+from .slurm.env import slurm_columns
 from .storage import retrying
 from .variants import position_of
 
@@ -72,11 +73,12 @@ def work(queue: Queue, results: ResultsFile, run: Callable[[Claim], dict[str, An
             status = "ok" if ok else f"FAILED: {row.get('error')}"
             print(f"[{queue.owner}] {row['group']} {row['model']}:{row['variant']} @{row['resolution']}px "
                   f"-> {status} in {float(row.get('wall_s') or 0):.1f}s{note}", file=log, flush=True)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stopped:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if claim is not None:
             retrying(partial(queue.release, claim), log=log)
-        print(f"[{queue.owner}] interrupted; the cell in flight went back to the queue", file=log, flush=True)
+        why = f" ({stopped})" if str(stopped) else ""
+        print(f"[{queue.owner}] interrupted{why}; the cell in flight went back to the queue", file=log, flush=True)
         return EXIT_INTERRUPTED
     print(f"[{queue.owner}] finished: {done} ok, {failed} failed", file=log, flush=True)
     return 0
@@ -121,7 +123,7 @@ def measure_arms(cell: Cell, *, device: str, threads: int) -> dict[str, Any]:
 
 def labels(cell: Cell) -> dict[str, Any]:
     """The columns that name a cell in its spec; they follow the spec (``ResultsFile.refresh``)."""
-    return {"model": cell.model, "variant": cell.variant, "path_step": cell.path_step,
+    return {"model": cell.model, "variant": cell.variant, "task": cell.task, "path_step": cell.path_step,
             "base_model": cell.base_model, "in_factorial": cell.in_factorial, "aliases": ";".join(cell.aliases)}
 
 
@@ -172,7 +174,7 @@ def _row(cell: Cell, result: dict[str, Any], *, study: str, spec_hash: str, devi
         result["error"] = "the measurement reported a failure without a reason"
     row = {**_provenance(device, threads), **result, **identity(cell, study=study, spec_hash=spec_hash)}
     row["error"] = _one_line(result.get("error"))
-    row.update(worker=worker_name(), workers=workers, started_at=started, finished_at=_now())
+    row.update(worker=worker_name(), workers=workers, **slurm_columns(), started_at=started, finished_at=_now())
     row.setdefault("wall_s", round(wall, 4))
     if row.get("wall_s") is None:
         row["wall_s"] = round(wall, 4)
@@ -200,17 +202,36 @@ def current_labels(grid: Grid) -> dict[str, dict[str, Any]]:
     return {arm.cell_id: labels(arm) for cell in grid.cells for arm in (cell.arm_cells() or (cell,))}
 
 
-def cell_runner(the_plan: Plan, opts: Options, workers: int | None) -> Callable[[Claim], dict[str, Any]]:
-    """What a worker does with a claim: run the cell on this machine, checkpoints under results/<name>/."""
-    name, device, threads = the_plan.grid.spec.name, opts.device, the_plan.threads
-    checkpoints = the_plan.results_dir / CHECKPOINTS_DIR
+def cell_runner(study: str, *, device: str, threads: int, timed_threads: int, checkpoints: Path,
+                workers: int | None) -> Callable[[Claim], dict[str, Any]]:
+    """What a worker does with a claim: run the cell on this machine; an accuracy cell checkpoints to
+    ``checkpoints/<cell_id>.pt`` (a path every machine of the grid sees resumes there after a kill)."""
 
     def run_one(claim: Claim) -> dict[str, Any]:
         checkpoint = checkpoints / f"{claim.cell.cell_id}.pt" if claim.cell.group == "accuracy" else None
         if checkpoint is not None:
             checkpoints.mkdir(parents=True, exist_ok=True)
-        return run_cell(claim.cell, study=name, spec_hash=claim.spec_hash, device=device,
-                        threads=the_plan.timed_threads if claim.cell.timed else threads, workers=workers,
-                        checkpoint=checkpoint)
+        try:
+            return run_cell(claim.cell, study=study, spec_hash=claim.spec_hash, device=device,
+                            threads=timed_threads if claim.cell.timed else threads, workers=workers,
+                            checkpoint=checkpoint)
+        finally:
+            if checkpoint is not None:
+                _remove_if_empty(checkpoints)
 
     return run_one
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Remove ``folder`` when no checkpoint (of an interrupted or running cell) is left in it."""
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # not empty, or already gone
+
+
+def plan_runner(the_plan: Plan, opts: Options, workers: int | None) -> Callable[[Claim], dict[str, Any]]:
+    """``cell_runner`` for a planned grid: checkpoints under results/<name>/."""
+    return cell_runner(the_plan.grid.spec.name, device=opts.device, threads=the_plan.threads,
+                       timed_threads=the_plan.timed_threads, checkpoints=the_plan.results_dir / CHECKPOINTS_DIR,
+                       workers=workers)

@@ -4,6 +4,8 @@ One small module per idea; ``measure`` (record.py) ties them into one flat resul
 DataFrame over configs, sizes and groups.
 """
 
+from pvtlab.columns import COMPLEXITY_GROUPS
+
 from .analytic import AnalyticCount, analytic_count
 from .crossover import lsra_crossover
 from .flops import FlopCount, UncountedOpError, count_flops
@@ -11,12 +13,12 @@ from .matmul_peak import achieved_flops, matmul_peak_flops, mfu
 from .memory import PeakMemory, peak_memory
 from .params import ParamCount, count_params
 from .provenance import PROVENANCE_COLUMNS, provenance
-from .record import DEFAULT_BATCH, GROUP_COLUMNS, GROUPS, measure
+from .record import DEFAULT_BATCH, GROUP_COLUMNS, measure
 from .sdpa import detect_sdpa_backend, sdpa_backend_from_ops
 from .sweep import sweep
 from .timing import TimingResult, latency_percentiles, measure_throughput, time_step
 
-__all__ = ["AnalyticCount", "DEFAULT_BATCH", "FlopCount", "GROUP_COLUMNS", "GROUPS", "PROVENANCE_COLUMNS",
+__all__ = ["AnalyticCount", "COMPLEXITY_GROUPS", "DEFAULT_BATCH", "FlopCount", "GROUP_COLUMNS", "PROVENANCE_COLUMNS",
            "ParamCount", "PeakMemory", "TimingResult", "UncountedOpError", "achieved_flops", "analytic_count",
            "count_flops", "count_params", "detect_sdpa_backend", "latency_percentiles", "lsra_crossover",
            "matmul_peak_flops", "measure", "measure_throughput", "mfu", "peak_memory", "provenance",

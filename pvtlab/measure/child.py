@@ -6,8 +6,8 @@ past its timeout, even inside a native kernel.
 
 Why a zygote: a fresh interpreter per measurement pays for importing torch, timm and pvtlab each time (most of a
 CPU memory cell's cost). The zygote (``serve`` in its own interpreter, started once per calling process)
-imports them once and never runs a measurement; each job is a fork of it, so it starts with what a fresh
-interpreter has after those imports, at the cost of a fork. Unlike ``multiprocessing``'s fork server, it never
+imports them once (torch and the module of the first job's function) and never runs a measurement; each job is a
+fork of it, so it starts with what a fresh interpreter has after those imports, at the cost of a fork. Unlike ``multiprocessing``'s fork server, it never
 re-imports the caller's main script in the child (an unguarded script would run again there). Jobs and results
 travel as pickles in a private temp dir; ``func`` is found by module and qualified name.
 """
@@ -84,10 +84,12 @@ def _reap(*_: Any) -> None:
             pass  # the caller already has its result and removed the job directory
 
 
-def serve() -> None:
-    """Import what measurements need, then fork one child per job directory read from stdin (EOF: stop)."""
+def serve(preload: str) -> None:
+    """Import module ``preload`` (the first job's; with it torch and what it imports), then fork one child per job
+    directory read from stdin (EOF: stop)."""
     import torch  # noqa: F401
-    import pvtlab.measure.record  # noqa: F401
+
+    importlib.import_module(preload)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
     signal.signal(signal.SIGCHLD, _reap)
@@ -123,11 +125,11 @@ def _env() -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
 
 
-def _zygote() -> subprocess.Popen:
+def _zygote(preload: str) -> subprocess.Popen:
     proc = _ZYGOTE.get(os.getpid())
     if proc is None or proc.poll() is not None:
-        proc = subprocess.Popen([sys.executable, "-c", f"from {__name__} import serve; serve()"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, env=_env(), text=True, bufsize=1)
+        proc = subprocess.Popen([sys.executable, "-c", f"from {__name__} import serve; serve({preload!r})"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_env(), text=True, bufsize=1)
         _ZYGOTE[os.getpid()] = proc
     return proc
 
@@ -141,10 +143,11 @@ def _kill(pid: int) -> None:
             continue
 
 
-def _fork_job(job: Path, timeout_s: float | None) -> int | None:
-    """Run ``job`` in a fork of the zygote; the exit code, or None when it left a result."""
+def _fork_job(job: Path, timeout_s: float | None, module: str) -> int | None:
+    """Run ``job`` in a fork of the zygote (started with ``module`` imported); the exit code, or None when it left
+    a result."""
     with _LOCK:
-        zygote = _zygote()
+        zygote = _zygote(module)
         zygote.stdin.write(f"{job}\n")
         zygote.stdin.flush()
         pid = int(zygote.stdout.readline())
@@ -188,7 +191,7 @@ def run_in_child(func: Callable[..., Any], kwargs: dict[str, Any], *, timeout_s:
         job = Path(tmp)
         job_data = (list(sys.path), func.__module__, func.__qualname__, pickle.dumps(kwargs))
         (job / "job.pkl").write_bytes(pickle.dumps(job_data))
-        code = (_fork_job if start == "fork" else _spawn_job)(job, timeout_s)
+        code = _fork_job(job, timeout_s, func.__module__) if start == "fork" else _spawn_job(job, timeout_s)
         if code is None:
             status, payload = pickle.loads((job / "result.pkl").read_bytes())
             if status == "ok":

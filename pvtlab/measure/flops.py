@@ -24,8 +24,7 @@ import torch
 from torch import nn
 
 from .conventions import ImageSize, MacUnits, parse_image_size
-
-SDPA_OP = "aten::scaled_dot_product_attention"
+from .sdpa import SDPA_OP
 
 # Ops that carry the attention matmuls in some implementation; one of them uncounted means a wrong total.
 ATTENTION_OPS = frozenset({

@@ -43,7 +43,7 @@ def measure_group(group: str, config: PVTConfig, height: int, width: int, device
 
 
 def params_columns(config: PVTConfig) -> dict[str, Any]:
-    counts = count_params(build_model(config))
+    counts = count_params(build_model(config, device="meta"))  # shapes only: nothing allocated
     return {"params_m": counts.total_m, "trainable_params_m": counts.trainable_m}
 
 

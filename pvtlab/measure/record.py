@@ -16,17 +16,17 @@ from typing import Any
 import torch
 
 from pvtlab import columns
+from pvtlab.columns import COMPLEXITY_GROUPS  # what measure() measures (accuracy trains: pvtlab.train)
 from pvtlab.errors import UserInputError
 from pvtlab.models import PVTConfig
+from pvtlab.precision import AMP_DTYPES
 
 from .child import ChildError, ChildTimeout, run_in_child
 from .conventions import ImageSize, parse_image_size, resolution_of
 from .groups import measure_group
 from .provenance import provenance
-from .steps import AMP_DTYPES
 
-GROUPS = columns.COMPLEXITY_GROUPS  # what measure() measures (accuracy trains: pvtlab.train)
-GROUP_COLUMNS: dict[str, tuple[str, ...]] = {group: columns.group_columns(group) for group in GROUPS}
+GROUP_COLUMNS: dict[str, tuple[str, ...]] = {group: columns.group_columns(group) for group in COMPLEXITY_GROUPS}
 # Images per step of memory and throughput cells when batch_size is None, by device type; the grid reads it to
 # resolve a cell's settings. CPU 8: a B2 step at 512 px stays within seconds on a laptop; CUDA 64 fills a GPU better.
 DEFAULT_BATCH = {"cpu": 8, "cuda": 64}
@@ -43,7 +43,7 @@ def _is_int(value: Any) -> bool:
 
 def _validate(group: str, config: Any, device: str, threads: Any, batch_size: Any, time_budget_s: Any,
               warmup: Any, repeats: Any, amp_dtype: Any, timeout_s: Any) -> None:
-    _check(group in GROUPS, "group", group, f"choose one of {list(GROUPS)}")
+    _check(group in COMPLEXITY_GROUPS, "group", group, f"choose one of {list(COMPLEXITY_GROUPS)}")
     _check(isinstance(config, PVTConfig), "config", type(config).__name__, "give a pvtlab PVTConfig")
     try:
         device_type = torch.device(device).type
@@ -57,7 +57,7 @@ def _validate(group: str, config: Any, device: str, threads: Any, batch_size: An
            "give a number of seconds > 0")
     _check(_is_int(warmup) and warmup >= 0, "warmup", warmup, "give an int >= 0")
     _check(_is_int(repeats) and repeats >= 1, "repeats", repeats, "give an int >= 1")
-    _check(amp_dtype is None or amp_dtype in AMP_DTYPES, "amp_dtype", amp_dtype, f"choose None or one of {AMP_DTYPES}")
+    _check(amp_dtype is None or amp_dtype in AMP_DTYPES, "amp_dtype", amp_dtype, f"choose None or one of {list(AMP_DTYPES)}")
     _check(timeout_s is None or (isinstance(timeout_s, (int, float)) and timeout_s > 0), "timeout_s", timeout_s,
            "give a number of seconds > 0 or None")
 

@@ -21,7 +21,7 @@ SDPA_KERNELS = {
     "aten::_scaled_dot_product_fused_attention_overrideable": "overrideable",
     "aten::_scaled_dot_product_attention_math": "math",
 }
-SDPA_OP = "aten::scaled_dot_product_attention"
+SDPA_OP = "aten::scaled_dot_product_attention"  # the public op every kernel above runs under
 
 
 def sdpa_backend_from_ops(op_names: Iterable[str]) -> str:
@@ -35,17 +35,19 @@ def sdpa_backend_from_ops(op_names: Iterable[str]) -> str:
 
 
 def detect_sdpa_backend(step: Callable[[], None]) -> str:
-    """Run ``step`` once under the profiler (CPU activity: it sees the aten ops on either device).
+    """Run ``step`` once under torch's record-function profiler, which lists the aten ops called on either device.
 
-    A profiler that cannot start (it needs threads and buffers, e.g. under a tight memory limit) gives
-    "undetected (reason)" rather than failing the measurement it only annotates.
+    It is the autograd profiler without Kineto: Kineto, started on a CUDA build of torch on a machine without a
+    GPU, logs "gpuGetDeviceCount failed" and profiler_start/stop lines to stderr in every cell. A profiler that
+    cannot start (it needs threads and buffers, e.g. under a tight memory limit) gives "undetected (reason)"
+    rather than failing the measurement it only annotates.
     """
-    from torch.profiler import ProfilerActivity, profile
+    from torch.autograd.profiler_legacy import profile
 
     try:
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
+        with profile() as prof:
             step()
-        names = [event.name for event in prof.events()]
+        names = [event.name for event in prof.function_events]
     except (RuntimeError, MemoryError) as exc:
         return f"undetected ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})"
     return sdpa_backend_from_ops(names)

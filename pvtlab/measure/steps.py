@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-AMP_DTYPES = ("bfloat16", "float16")
+from pvtlab.precision import AMP_DTYPES
 Step = Callable[[], None]
 
 
@@ -66,7 +66,7 @@ def prepare(work: Workload) -> Prepared:
 def autocast(work: Workload) -> ContextManager:
     if work.amp_dtype is None:
         return contextlib.nullcontext()
-    return torch.autocast(device_type=work.device_type, dtype=getattr(torch, work.amp_dtype))
+    return torch.autocast(device_type=work.device_type, dtype=AMP_DTYPES[work.amp_dtype])
 
 
 def synchronize(device: str) -> None:

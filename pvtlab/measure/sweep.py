@@ -8,11 +8,12 @@ from typing import Any, Iterable, Mapping, Union
 import pandas as pd
 
 from pvtlab import columns
+from pvtlab.columns import COMPLEXITY_GROUPS
 from pvtlab.errors import UserInputError
 from pvtlab.models import PVTConfig, get_config, list_models
 
 from .conventions import ImageSize, resolution_of
-from .record import GROUPS, measure
+from .record import measure
 
 Configs = Union[Mapping[str, PVTConfig], Iterable[str]]
 LEADING = ("model", "variant", "group", "resolution")
@@ -52,8 +53,8 @@ def sweep(configs: Configs, sizes: Union[int, Iterable[ImageSize]],
     size_list = [sizes] if isinstance(sizes, int) else list(sizes)
     group_list = [groups] if isinstance(groups, str) else list(groups)
     for group in group_list:
-        if group not in GROUPS:
-            raise UserInputError(f"group {group!r} is not allowed; choose from {list(GROUPS)}")
+        if group not in COMPLEXITY_GROUPS:
+            raise UserInputError(f"group {group!r} is not allowed; choose from {list(COMPLEXITY_GROUPS)}")
     rows = []
     for variant, config in named.items():
         model = preset_of(config)

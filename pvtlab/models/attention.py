@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .factory import DeviceLike
+
 
 class SpatialReductionAttention(nn.Module):
     """Multi-head attention whose keys and values come from ``reducer(x)`` instead of ``x``.
@@ -15,14 +17,15 @@ class SpatialReductionAttention(nn.Module):
     """
 
     def __init__(self, dim: int, num_heads: int, reducer: nn.Module, qkv_bias: bool = True,
-                 proj_drop: float = 0.0) -> None:
+                 proj_drop: float = 0.0, *, device: DeviceLike = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
+        dd = {"device": device, "dtype": dtype}
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
-        self.q = nn.Linear(dim, dim, bias=qkv_bias)
-        self.kv = nn.Linear(dim, 2 * dim, bias=qkv_bias)
+        self.q = nn.Linear(dim, dim, bias=qkv_bias, **dd)
+        self.kv = nn.Linear(dim, 2 * dim, bias=qkv_bias, **dd)
         self.reducer = reducer
-        self.proj = nn.Linear(dim, dim)
+        self.proj = nn.Linear(dim, dim, **dd)
         self.proj_drop = nn.Dropout(proj_drop)
 
     def forward(self, x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:

@@ -6,16 +6,19 @@ import torch
 from timm.layers import DropPath
 from torch import nn
 
+from .factory import DeviceLike
+
 
 class Block(nn.Module):
     """x + attn(norm1(x)), then + ffn(norm2(x)); ``attn`` and ``mlp`` are built by the caller from the config."""
 
-    def __init__(self, dim: int, attn: nn.Module, mlp: nn.Module, norm_eps: float, drop_path: float) -> None:
+    def __init__(self, dim: int, attn: nn.Module, mlp: nn.Module, norm_eps: float, drop_path: float,
+                 *, device: DeviceLike = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
+        self.norm1 = nn.LayerNorm(dim, eps=norm_eps, device=device, dtype=dtype)
         self.attn = attn
         self.drop_path1 = DropPath(drop_path) if drop_path > 0 else nn.Identity()
-        self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
+        self.norm2 = nn.LayerNorm(dim, eps=norm_eps, device=device, dtype=dtype)
         self.mlp = mlp
         self.drop_path2 = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 PatchEmbedKind = Literal["non_overlap", "overlap"]
 FfnKind = Literal["mlp", "conv_ffn"]
@@ -21,11 +21,11 @@ ConvInit = Literal["torch_default", "fan_out_normal"]
 NUM_STAGES = 4
 
 _CHOICES: dict[str, tuple[Any, ...]] = {
-    "patch_embed": ("non_overlap", "overlap"),
-    "ffn": ("mlp", "conv_ffn"),
-    "attention": ("sra", "linear_sra"),
-    "head_pool": ("cls_token", "mean"),
-    "conv_init": ("torch_default", "fan_out_normal"),
+    "patch_embed": get_args(PatchEmbedKind),
+    "ffn": get_args(FfnKind),
+    "attention": get_args(AttentionKind),
+    "head_pool": get_args(HeadPool),
+    "conv_init": get_args(ConvInit),
 }
 _BOOLS = ("pos_embed", "stage_norm", "ffn_relu", "qkv_bias")
 _STAGE_TUPLES = ("embed_dims", "num_heads", "mlp_ratios", "depths", "sr_ratios", "patch_strides")

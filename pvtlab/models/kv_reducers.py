@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .factory import DeviceLike
+
 
 def _to_map(x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
     return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], hw[0], hw[1])  # (B, C, h, w)
@@ -23,10 +25,10 @@ class NoReduction(nn.Module):
 
 
 class SpatialReduction(nn.Module):
-    def __init__(self, dim: int, ratio: int) -> None:
+    def __init__(self, dim: int, ratio: int, *, device: DeviceLike = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(dim, dim, kernel_size=ratio, stride=ratio)
-        self.norm = nn.LayerNorm(dim)  # eps 1e-5 (plain nn.LayerNorm in both official codes)
+        self.conv = nn.Conv2d(dim, dim, kernel_size=ratio, stride=ratio, device=device, dtype=dtype)
+        self.norm = nn.LayerNorm(dim, device=device, dtype=dtype)  # eps 1e-5 (plain nn.LayerNorm in both official codes)
 
     def forward(self, x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
         x = self.conv(_to_map(x, hw)).flatten(2).transpose(1, 2)  # (B, M, C)
@@ -34,11 +36,11 @@ class SpatialReduction(nn.Module):
 
 
 class LinearSpatialReduction(nn.Module):
-    def __init__(self, dim: int, pool_size: int) -> None:
+    def __init__(self, dim: int, pool_size: int, *, device: DeviceLike = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.pool = nn.AdaptiveAvgPool2d(pool_size)
-        self.conv = nn.Conv2d(dim, dim, kernel_size=1, stride=1)
-        self.norm = nn.LayerNorm(dim)  # eps 1e-5
+        self.conv = nn.Conv2d(dim, dim, kernel_size=1, stride=1, device=device, dtype=dtype)
+        self.norm = nn.LayerNorm(dim, device=device, dtype=dtype)  # eps 1e-5
         self.act = nn.GELU()
 
     def forward(self, x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
@@ -59,12 +61,13 @@ class KeepPrefixTokens(nn.Module):
         return torch.cat([x[:, :n], self.reducer(x[:, n:], hw)], dim=1)
 
 
-def build_kv_reducer(attention: str, dim: int, sr_ratio: int, pool_size: int, num_prefix_tokens: int) -> nn.Module:
+def build_kv_reducer(attention: str, dim: int, sr_ratio: int, pool_size: int, num_prefix_tokens: int, *,
+                     device: DeviceLike = None, dtype: torch.dtype | None = None) -> nn.Module:
     """The reducer for one attention layer; a 1x1 identity (R = 1) needs no module at all."""
     if attention == "linear_sra":
-        reducer: nn.Module = LinearSpatialReduction(dim, pool_size)
+        reducer: nn.Module = LinearSpatialReduction(dim, pool_size, device=device, dtype=dtype)
     elif sr_ratio > 1:
-        reducer = SpatialReduction(dim, sr_ratio)
+        reducer = SpatialReduction(dim, sr_ratio, device=device, dtype=dtype)
     else:
         return NoReduction()  # prefix tokens are keys anyway
     return KeepPrefixTokens(reducer, num_prefix_tokens) if num_prefix_tokens else reducer

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .factory import DeviceLike
+
 
 class PatchEmbed(nn.Module):
     """Conv2d + LayerNorm, image map (B, C_in, H, W) -> tokens (B, h*w, C) and their grid (h, w).
@@ -13,10 +15,12 @@ class PatchEmbed(nn.Module):
     PVTv1 non-overlapping (kernel = stride = S, padding 0) and PVTv2 OPE (kernel 2S-1, stride S, padding S-1).
     """
 
-    def __init__(self, in_chans: int, dim: int, kernel: int, stride: int, padding: int) -> None:
+    def __init__(self, in_chans: int, dim: int, kernel: int, stride: int, padding: int, *,
+                 device: DeviceLike = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        self.proj = nn.Conv2d(in_chans, dim, kernel_size=kernel, stride=stride, padding=padding)
-        self.norm = nn.LayerNorm(dim)  # eps 1e-5 in both official codes (plain nn.LayerNorm)
+        self.proj = nn.Conv2d(in_chans, dim, kernel_size=kernel, stride=stride, padding=padding, device=device,
+                              dtype=dtype)
+        self.norm = nn.LayerNorm(dim, device=device, dtype=dtype)  # eps 1e-5 in both official codes (plain nn.LayerNorm)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
         x = self.proj(x)  # (B, C, h, w)

@@ -7,6 +7,8 @@ import torch.nn.functional as F
 from timm.layers import trunc_normal_
 from torch import nn
 
+from .factory import DeviceLike
+
 
 class NoPositionEmbed(nn.Module):
     """PVTv2: position comes from zero padding in OPE and the CFFN depthwise conv, nothing is added."""
@@ -23,11 +25,12 @@ class AbsolutePositionEmbed(nn.Module):
     rows (the v1 class-token slot) are kept as they are. Where the official code runs, outputs are the same.
     """
 
-    def __init__(self, dim: int, grid: tuple[int, int], num_prefix_tokens: int) -> None:
+    def __init__(self, dim: int, grid: tuple[int, int], num_prefix_tokens: int, *, device: DeviceLike = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.grid = grid
         self.num_prefix_tokens = num_prefix_tokens
-        self.table = nn.Parameter(torch.zeros(1, num_prefix_tokens + grid[0] * grid[1], dim))
+        self.table = nn.Parameter(torch.zeros(1, num_prefix_tokens + grid[0] * grid[1], dim, device=device,
+                                              dtype=dtype))
         trunc_normal_(self.table, std=0.02)
 
     def forward(self, x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
@@ -54,9 +57,9 @@ class ClsTokenPrefix(nn.Module):
 
     num_tokens = 1
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, *, device: DeviceLike = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        self.token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.token = nn.Parameter(torch.zeros(1, 1, dim, device=device, dtype=dtype))
         trunc_normal_(self.token, std=0.02)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

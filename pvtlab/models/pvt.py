@@ -23,6 +23,7 @@ from torch import nn
 from .attention import SpatialReductionAttention
 from .block import Block
 from .config import NUM_STAGES, PVTConfig
+from .factory import DeviceLike
 from .ffn import ConvFfn, Mlp
 from .kv_reducers import build_kv_reducer
 from .patch_embed import PatchEmbed
@@ -70,27 +71,29 @@ def tokens_to_map(x: torch.Tensor, hw: tuple[int, int], num_prefix_tokens: int) 
     return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], hw[0], hw[1])
 
 
-def build_stage(cfg: PVTConfig, index: int, in_chans: int, drop_path_rates: list[float]) -> Stage:
+def build_stage(cfg: PVTConfig, index: int, in_chans: int, drop_path_rates: list[float], *,
+                device: DeviceLike = None, dtype: torch.dtype | None = None) -> Stage:
     """Resolve every toggle for stage ``index`` into concrete submodules."""
+    dd = {"device": device, "dtype": dtype}
     dim = cfg.embed_dims[index]
     last = index == NUM_STAGES - 1
     patch_embed = PatchEmbed(in_chans, dim, cfg.patch_kernel(index), cfg.patch_strides[index],
-                             cfg.patch_padding(index))
-    prefix: nn.Module = ClsTokenPrefix(dim) if (last and cfg.head_pool == "cls_token") else NoPrefix()
+                             cfg.patch_padding(index), **dd)
+    prefix: nn.Module = ClsTokenPrefix(dim, **dd) if (last and cfg.head_pool == "cls_token") else NoPrefix()
     n_prefix = prefix.num_tokens
     grid = cfg.stage_grids(cfg.img_size, cfg.img_size)[index]
-    pos_embed = AbsolutePositionEmbed(dim, grid, n_prefix) if cfg.pos_embed else NoPositionEmbed()
+    pos_embed = AbsolutePositionEmbed(dim, grid, n_prefix, **dd) if cfg.pos_embed else NoPositionEmbed()
     hidden = int(dim * cfg.mlp_ratios[index])
     blocks = []
     for rate in drop_path_rates:
-        reducer = build_kv_reducer(cfg.attention, dim, cfg.sr_ratios[index], cfg.pool_size, n_prefix)
-        attn = SpatialReductionAttention(dim, cfg.num_heads[index], reducer, cfg.qkv_bias, cfg.drop_rate)
+        reducer = build_kv_reducer(cfg.attention, dim, cfg.sr_ratios[index], cfg.pool_size, n_prefix, **dd)
+        attn = SpatialReductionAttention(dim, cfg.num_heads[index], reducer, cfg.qkv_bias, cfg.drop_rate, **dd)
         if cfg.ffn == "conv_ffn":
-            mlp: nn.Module = ConvFfn(dim, hidden, cfg.ffn_relu, cfg.drop_rate, n_prefix)
+            mlp: nn.Module = ConvFfn(dim, hidden, cfg.ffn_relu, cfg.drop_rate, n_prefix, **dd)
         else:
-            mlp = Mlp(dim, hidden, cfg.ffn_relu, cfg.drop_rate)
-        blocks.append(Block(dim, attn, mlp, cfg.norm_eps, rate))
-    norm = nn.LayerNorm(dim, eps=cfg.norm_eps) if (last or cfg.stage_norm) else nn.Identity()
+            mlp = Mlp(dim, hidden, cfg.ffn_relu, cfg.drop_rate, **dd)
+        blocks.append(Block(dim, attn, mlp, cfg.norm_eps, rate, **dd))
+    norm = nn.LayerNorm(dim, eps=cfg.norm_eps, **dd) if (last or cfg.stage_norm) else nn.Identity()
     return Stage(patch_embed, prefix, pos_embed, cfg.drop_rate, blocks, norm)
 
 
@@ -103,20 +106,21 @@ class PyramidVisionTransformer(nn.Module):
     ``feature_info`` (num_chs, reduction, module per stage), so timm's feature wrappers apply.
     """
 
-    def __init__(self, config: PVTConfig) -> None:
+    def __init__(self, config: PVTConfig, *, device: DeviceLike = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.config = config
+        dd = {"device": device, "dtype": dtype}
         total = sum(config.depths)
         rates = [config.drop_path_rate * i / max(total - 1, 1) for i in range(total)]  # linear rule over all blocks
         stages, start, in_chans = [], 0, config.in_chans
         for i, depth in enumerate(config.depths):
-            stages.append(build_stage(config, i, in_chans, rates[start:start + depth]))
+            stages.append(build_stage(config, i, in_chans, rates[start:start + depth], **dd))
             start, in_chans = start + depth, config.embed_dims[i]
         self.stages = nn.ModuleList(stages)
         self.num_prefix_tokens = self.stages[-1].prefix.num_tokens
         self.num_features = config.embed_dims[-1]
         self.pool = ClsTokenPool() if config.head_pool == "cls_token" else MeanTokenPool()
-        self.head = nn.Linear(self.num_features, config.num_classes) if config.num_classes else nn.Identity()
+        self.head = nn.Linear(self.num_features, config.num_classes, **dd) if config.num_classes else nn.Identity()
         self.min_input_size = config.min_input_size()
         reduction = 1
         self.feature_info = []
@@ -206,10 +210,13 @@ class PyramidVisionTransformer(nn.Module):
     def reset_classifier(self, num_classes: int) -> None:
         """New head for ``num_classes`` (0: no head, features only); ``config`` follows."""
         self.config = self.config.replace(num_classes=num_classes)
-        self.head = nn.Linear(self.num_features, num_classes) if num_classes else nn.Identity()
+        ref = self.stages[0].patch_embed.proj.weight  # the new head goes where the model's weights are
+        self.head = (nn.Linear(self.num_features, num_classes, device=ref.device, dtype=ref.dtype) if num_classes
+                     else nn.Identity())
         if num_classes:
             self._init_weights(self.head)
 
 
-def build_model(config: PVTConfig) -> PyramidVisionTransformer:
-    return PyramidVisionTransformer(config)
+def build_model(config: PVTConfig, *, device: DeviceLike = None, dtype: torch.dtype | None = None) -> PyramidVisionTransformer:
+    """The model ``config`` describes; ``device="meta"`` builds its shapes without allocating weights."""
+    return PyramidVisionTransformer(config, device=device, dtype=dtype)

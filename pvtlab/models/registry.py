@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence, Union
 
+import torch
 from torch import nn
 
 from .config import NUM_STAGES, PVTConfig
+from .factory import DeviceLike
 from .pvt import PyramidVisionTransformer, build_model
 
 PresetFn = Callable[..., PVTConfig]
@@ -34,15 +36,17 @@ def get_config(name: str, **overrides: Any) -> PVTConfig:
 
 
 def create_model(name: str, *, features_only: bool = False,
-                 out_indices: Union[int, Sequence[int]] = tuple(range(NUM_STAGES)), **overrides: Any) -> nn.Module:
+                 out_indices: Union[int, Sequence[int]] = tuple(range(NUM_STAGES)), device: DeviceLike = None,
+                 dtype: torch.dtype | None = None, **overrides: Any) -> nn.Module:
     """Build preset ``name`` with any ``PVTConfig`` field overridden (``num_classes`` included).
 
     ``features_only``: a backbone for detection or segmentation necks, as timm's ``features_only`` gives: its
     forward returns the NCHW maps of the stages in ``out_indices`` (0..3, strides 4/8/16/32), and its
     ``feature_info`` has ``channels()``, ``reduction()`` and ``module_name()``. It is timm's ``FeatureGetterNet``
     around the model (stages after the last index and the head are dropped); its weights sit under ``model.``.
+    ``device``/``dtype`` place the weights as they are made (``device="meta"``: shapes only, nothing allocated).
     """
-    model = build_model(get_config(name, **overrides))
+    model = build_model(get_config(name, **overrides), device=device, dtype=dtype)
     if not features_only:
         return model
     from timm.models._features import FeatureGetterNet  # not re-exported by timm.models; timm builds with it

@@ -31,6 +31,8 @@ from pvtlab.models import SIZE_FIELDS, STYLE_FIELDS, PVTConfig, get_config, list
 from pvtlab.report.curves import parse_curve, sample_efficiency
 from pvtlab.report.load import failed_note
 from pvtlab.report.table import Entry, missing
+from pvtlab.report.tasks import at_size, by_resolution, task_names
+from pvtlab.report.verdict import CEILING_PCT  # noqa: F401  (re-exported: the tables and plots read it here)
 from pvtlab.stats import summarize
 from pvtlab.toggles import TOGGLES
 
@@ -38,8 +40,6 @@ Combo = tuple[str, str, str]  # (patch_embed, position, attention)
 COMBOS: list[Combo] = list(itertools.product(*[(old, new) for old, new, _ in TOGGLES.values()]))
 ACCURACY = "accuracy"
 EFFICIENCY = "sample_efficiency_pct"  # derived per accuracy row from val_curve (see curves.py)
-CEILING_PCT = 97.0  # mean top-1 at or above this: the task no longer separates variants
-CHANCE_MARGIN_PP = 5.0  # mean top-1 below chance + this: the variant did not learn
 MIN_SEEDS = 3
 PREFERRED_RESOLUTION = 224  # the papers' ImageNet size, used for single-number columns when measured
 
@@ -103,12 +103,15 @@ class Catalog:
         rows = self.rows.reset_index(drop=True)
         curves = rows["val_curve"].map(parse_curve)
         rows[EFFICIENCY] = [sample_efficiency(c) if c is not None else math.nan for c in curves]
+        rows = rows.assign(**by_resolution(rows))
         self.rows = rows
+        self._seed_cache: dict[tuple, tuple[pd.Series, list[str]]] = {}
         self._col = {c: rows[c].to_numpy(dtype=object, na_value=None)
                      for c in ("group", "status", "resolution", "config_json", "base_model", "model", "variant",
                                "path_step", "in_factorial", *TOGGLES)}
         self._owner = np.where(self._col["base_model"] == None, self._col["model"], self._col["base_model"])
         self._acc = self._col["group"] == ACCURACY
+        self._task = np.where(self._acc, task_names(rows).to_numpy(dtype=object), None)
         self.lines = self._find_lines()
         self._by_config = {line.config: np.flatnonzero((self._col["config_json"] == line.config) & ~self._acc)
                            for line in self.lines}
@@ -265,17 +268,30 @@ class Catalog:
         value = self.rows[column].iloc[ok[-1]]
         return missing(f"no {column} recorded") if pd.isna(value) else Entry(value=float(value))
 
-    def seed_values(self, member: Member, column: str = "top1_acc") -> tuple[pd.Series, list[str]]:
-        """Per-seed values (indexed by seed) of a member's accuracy rows, and the notes of seeds that failed."""
-        rows = self.rows.iloc[list(member.acc)]
+    def seed_values(self, member: Member, column: str = "top1_acc",
+                    task: str | None = None) -> tuple[pd.Series, list[str]]:
+        """Per-seed values (indexed by seed) of a member's accuracy rows on ``task`` (default: the grid's first
+        task, so two tasks never mix into one mean), and the notes of seeds that failed."""
+        task = task if task is not None else (self.tasks[0] if self.tasks else None)
+        key = (member.acc, column, task)
+        if key not in self._seed_cache:
+            self._seed_cache[key] = self._seed_values(member.acc, column, task)
+        values, failures = self._seed_cache[key]
+        return values.copy(), list(failures)
+
+    def _seed_values(self, acc: tuple[int, ...], column: str, task: str | None) -> tuple[pd.Series, list[str]]:
+        positions = [p for p in acc if task is None or self._task[p] == task]
+        if column not in self.rows.columns:
+            return pd.Series(dtype=float), []
+        rows = self.rows[["status", "seed", "error", column]].iloc[positions]  # a few columns: take is costly
         ok = rows[rows["status"].eq("ok") & rows[column].notna()]
         values = ok.groupby("seed")[column].last().astype(float)
         failed = rows[~rows["status"].eq("ok") & ~rows["seed"].isin(values.index)]
         return values, [failed_note(e) for e in failed["error"]]
 
-    def seed_entry(self, member: Member, column: str = "top1_acc") -> Entry:
+    def seed_entry(self, member: Member, column: str = "top1_acc", task: str | None = None) -> Entry:
         """Mean ± 95% CI over seeds, with n; says so when seeds failed or none ran."""
-        values, failures = self.seed_values(member, column)
+        values, failures = self.seed_values(member, column, task)
         if values.empty:
             return missing(failures[0] if failures else "not run")
         stats = summarize(values.to_numpy())
@@ -283,14 +299,37 @@ class Catalog:
         return Entry(value=stats["mean"], ci=stats["ci95_half"], n=int(stats["n"]), note=note)
 
     @cached_property
+    def tasks(self) -> list[str]:
+        """The accuracy tasks of the grid in the order their rows come (one for a grid without ``task``)."""
+        return list(dict.fromkeys(t for t in self._task if t is not None))
+
+    @cached_property
     def chance_pct(self) -> float | None:
         """100 / the classes the trained model had (the row's ``num_classes``: the data's, not the preset's
         1000 in ``config_json``), None when nothing trained. Several data sets: the most classes, lowest chance."""
+        return self.chance_of(None)
+
+    def chance_of(self, task: str | None) -> float | None:
+        """Chance top-1 (%) of one task's rows (all accuracy rows for None); see ``chance_pct``."""
         rows = self.group_rows(ACCURACY)
+        if task is not None:
+            rows = rows[self._task[self._acc] == task]
         if "num_classes" not in rows:
             return None
         classes = set(pd.to_numeric(rows["num_classes"], errors="coerce").dropna().astype(int))
         return 100.0 / max(classes) if classes and max(classes) > 0 else None
+
+    def test_sizes(self, task: str, column: str = "top1_acc") -> list[int]:
+        """The test sizes (px) with a ``column`` value on ``task`` (see ``tasks.by_resolution``); [] when none."""
+        rows = self.rows[self._task == task]
+        prefix = at_size(column, 0)[: -len("0px")]
+        found = [c for c in rows.columns if c.startswith(prefix) and c.endswith("px") and rows[c].notna().any()]
+        return sorted(int(c[len(prefix):-2]) for c in found)
+
+    def train_size(self, task: str) -> int | None:
+        """The image size ``task`` trained at (the accuracy rows' ``resolution``)."""
+        sizes = self.rows.loc[self._task == task, "resolution"].dropna()
+        return int(sizes.iloc[0]) if len(sizes) else None
 
     @cached_property
     def accuracy_source(self) -> str | None:

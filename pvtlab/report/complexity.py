@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pvtlab.columns import COLUMNS
 from pvtlab.measure.crossover import lsra_crossover
 from pvtlab.models import PVTConfig
 from pvtlab.report.catalog import Catalog, Line, short_label
@@ -56,6 +57,19 @@ CURVES: dict[str, Curve] = {
     "train_throughput": Curve("train_throughput", "throughput", "train_img_per_s_median", "Training throughput",
                               "img/s", plot=False, spread="train_img_per_s_iqr"),
 }
+
+
+def metric_words(metric: str) -> tuple[str, str]:
+    """(name in words, unit) of a cost column: the report's curve title ("Compute", "GMACs"), else the first
+    clause of its cells.csv meaning, else the column name itself."""
+    for curve in CURVES.values():
+        if curve.column == metric:
+            return curve.title, curve.unit
+    column = COLUMNS.get(metric)
+    if column is None:
+        return metric, ""
+    return column.meaning.split(",")[0].split(":")[0].capitalize(), column.unit
+
 
 EXPONENT_NOTE = (" Exponent k: the cost grows as (side length)^k, the slope of a least-squares line in log-log "
                  "space; 'top two' uses only the two highest resolutions that ran. For compute, k = 2 is linear "

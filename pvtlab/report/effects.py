@@ -144,6 +144,7 @@ class EffectSet:
     main: pd.DataFrame | None  # None when the factorial is incomplete for this metric
     interactions: pd.DataFrame | None
     incomplete: str | None = None  # why there are no effects
+    column: str = ""  # the cells.csv column the metric reads (top1_acc, gmacs, ...)
 
     @property
     def seeded(self) -> bool:
@@ -170,18 +171,19 @@ def effect_sets(catalog: Catalog) -> list[EffectSet]:
             if (data.groupby("seed")["value"].count() < len(COMBOS)).all():
                 trained = data.drop_duplicates(list(TOGGLES)).shape[0]
                 reason = f"no seed trained all {len(COMBOS)} combinations ({trained} of {len(COMBOS)} have a seed)"
-                sets.append(EffectSet(name, "pp", style, None, None, reason))
+                sets.append(EffectSet(name, "pp", style, None, None, reason, column))
             else:
-                sets.append(EffectSet(name, "pp", style, main_effects(data), interactions(data)))
+                sets.append(EffectSet(name, "pp", style, main_effects(data), interactions(data), column=column))
     for model, combos in catalog.factorials.items():
         for metric in (m for m in catalog.metrics if m.effect):
             data = cost_data(catalog, combos, metric)
             have = int(data["value"].notna().sum())
             if have == len(COMBOS):
-                sets.append(EffectSet(metric.header, metric.unit, model, main_effects(data), interactions(data)))
+                sets.append(EffectSet(metric.header, metric.unit, model, main_effects(data), interactions(data),
+                                      column=metric.column))
             elif any(m.line for m in combos.values()):
                 reason = f"{have} of {len(COMBOS)} combinations measured"
-                sets.append(EffectSet(metric.header, metric.unit, model, None, None, reason))
+                sets.append(EffectSet(metric.header, metric.unit, model, None, None, reason, metric.column))
     return sets
 
 
@@ -194,11 +196,12 @@ def cost_data(catalog: Catalog, combos: dict, metric: Metric) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def accuracy_data(catalog: Catalog, combos: dict[tuple, Member], column: str = "top1_acc") -> pd.DataFrame:
-    """One row per (combination, seed): the toggles, ``seed`` and ``value``."""
+def accuracy_data(catalog: Catalog, combos: dict[tuple, Member], column: str = "top1_acc",
+                  task: str | None = None) -> pd.DataFrame:
+    """One row per (combination, seed) on ``task`` (default: the first): the toggles, ``seed`` and ``value``."""
     rows = []
     for combo, member in combos.items():
-        values, _ = catalog.seed_values(member, column)
+        values, _ = catalog.seed_values(member, column, task)
         rows += [dict(zip(TOGGLES, combo)) | {"seed": int(seed), "value": float(v)} for seed, v in values.items()]
     return pd.DataFrame(rows, columns=[*TOGGLES, "seed", "value"])
 

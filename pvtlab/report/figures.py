@@ -19,14 +19,16 @@ from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Annotation, Text
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 from matplotlib.transforms import Bbox
 
-from pvtlab.report.complexity import fit_exponent
+from pvtlab.report.complexity import fit_exponent, metric_words
 
 DPI = 150
 FORMATS = ("png", "pdf")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
+LINESTYLES = ("-", "--", "-.", ":")
+MIN_TICKS = 4
 LABEL_DISTANCES = (5, 12, 20, 30, 42, 56, 72, 90)  # points from the marker
 DIRECTIONS = ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1),
               (1, 0.5), (1, -0.5), (-1, 0.5), (-1, -0.5), (0.5, 1), (-0.5, 1), (0.5, -1), (-0.5, -1))
@@ -59,6 +61,20 @@ def plain_log_ticks(axis: Axis) -> None:
     axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0)))
     axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     axis.set_minor_formatter(NullFormatter())
+
+
+def readable_log_ticks(ax: Axes, which: str = "y") -> None:
+    """Log-axis ticks a reader can use: 1, 2, 3, 5 x 10^n as plain numbers, or, when the data span too little
+    for ``MIN_TICKS`` of those (a memory range of 40-60 MiB showed two), evenly spaced plain values."""
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    low, high = ax.get_ylim() if which == "y" else ax.get_xlim()
+    plain_log_ticks(axis)
+    in_view = [t for t in axis.get_major_locator().tick_values(low, high) if low <= t <= high]
+    if len(in_view) >= MIN_TICKS or low <= 0:
+        return
+    ticks = [t for t in MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high) if low <= t <= high]
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
 
 
 def save(fig: Figure, folder: Path, stem: str) -> list[Path]:
@@ -97,8 +113,10 @@ def text_boxes(fig: Figure, renderer: object) -> list[Bbox]:
     return [text_box(text, renderer) for text in drawn_texts(fig)]
 
 
-def place_labels(ax: Axes, points: list[tuple[float, float, str]], fontsize: float = 7.5) -> list[Annotation]:
-    """Label each (x, y, text) point where the label overlaps no other text, no marker and stays in the axes.
+def place_labels(ax: Axes, points: list[tuple[float, float, str]], fontsize: float = 7.5,
+                 avoid: list[tuple[float, float, float, float]] = ()) -> list[Annotation]:
+    """Label each (x, y, text) point where the label overlaps no other text, no marker, no ``avoid`` box (data
+    coordinates x0, y0, x1, y1: error bars) and stays in the axes.
 
     Tries offsets around the point at growing distances (far ones get a thin leader line); if none is free it
     takes the one with the least overlap. Call after everything else is drawn: it freezes the figure's layout.
@@ -112,6 +130,10 @@ def place_labels(ax: Axes, points: list[tuple[float, float, str]], fontsize: flo
     anchors = [ax.transData.transform((x, y)) for x, y, _ in points]
     taken += [Bbox.from_extents(px - MARKER_PAD_PX, py - MARKER_PAD_PX, px + MARKER_PAD_PX, py + MARKER_PAD_PX)
               for px, py in anchors]
+    for x0, y0, x1, y1 in avoid:
+        (a, b), (c, d) = ax.transData.transform((x0, y0)), ax.transData.transform((x1, y1))
+        taken.append(Bbox.from_extents(min(a, c) - MARKER_PAD_PX, min(b, d) - 1, max(a, c) + MARKER_PAD_PX,
+                                       max(b, d) + 1))
     per_point = fig.dpi / 72.0
     placed = []
     for (x, y, text), (px, py) in zip(points, anchors):
@@ -183,14 +205,15 @@ def merge_identical(series: dict[str, pd.Series]) -> dict[str, pd.Series]:
 
 
 def plot_complexity(data: pd.DataFrame, metric: str, *, panel: str | None = None, title: str | None = None,
-                    ylabel: str | None = None, fig: Figure | None = None) -> Figure:
+                    ylabel: str | None = None, fig: Figure | None = None, relative: bool = False) -> Figure:
     """A cost against input resolution, log-log, one line per (model, variant), the fitted exponent k in the legend.
 
     ``data`` has a ``resolution`` and a ``metric`` column and a ``model`` and/or ``variant`` column naming each
     line (``pvtlab.measure.sweep``'s frame, or ``pvtlab.report.load``'s rows of one group, fit as they are);
     rows without a value are left out, except that a ``status`` of failed is named in the legend. ``panel``
     names a column that splits the lines into panels. Lines with identical values are merged into one, named
-    "a = b", so none hides another.
+    "a = b", so none hides another. ``relative`` adds beside each panel each line as % of the panel's first
+    line: lines a few % apart, which coincide on a log axis, come apart there.
     """
     for column in ("resolution", metric):
         if column not in data.columns:
@@ -201,38 +224,60 @@ def plot_complexity(data: pd.DataFrame, metric: str, *, panel: str | None = None
     failed = frame[frame.get("status", pd.Series("ok", index=frame.index)).ne("ok")]
     frame = frame[pd.to_numeric(frame[metric], errors="coerce").notna()]
     titles = list(dict.fromkeys(frame["_panel"]))
+    per_panel = 2 if relative else 1
     if fig is None:
-        fig, axes = new_figure(max(1, len(titles)), width=9.0, height=4.2, max_cols=1)
+        fig, axes = new_figure(max(1, len(titles)) * per_panel, width=9.0 if not relative else 6.4, height=4.2,
+                               max_cols=per_panel)
     else:
-        axes = fig.subplots(1, max(1, len(titles)), squeeze=False)[0].tolist()
+        axes = fig.subplots(1, max(1, len(titles)) * per_panel, squeeze=False)[0].tolist()
     resolutions = sorted(int(r) for r in frame["resolution"].unique())
-    for ax, name in zip(axes, titles):
+    words, unit = metric_words(metric)
+    for k, name in enumerate(titles):
+        ax = axes[k * per_panel]
         part = frame[frame["_panel"] == name]
-        series = {line: rows.groupby("resolution")[metric].last().astype(float).sort_index()
-                  for line, rows in part.groupby("_line", sort=False)}
-        for index, (line, values) in enumerate(merge_identical(series).items()):
+        series = merge_identical({line: rows.groupby("resolution")[metric].last().astype(float).sort_index()
+                                  for line, rows in part.groupby("_line", sort=False)})
+        for index, (line, values) in enumerate(series.items()):
             slope = fit_exponent(values.index.tolist(), values.tolist())
-            text = textwrap.fill(f"{line}:", LEGEND_CHARS) + (f" k = {slope:.2f}" if not math.isnan(slope) else " k n/a")
+            fitted = f" k = {slope:.2f}" if not math.isnan(slope) else " k n/a"
+            text = textwrap.fill(f"{line}:", LEGEND_CHARS) + fitted
             bad = failed[failed["_panel"].eq(name) & failed["_line"].isin(line.split(" = "))]["resolution"]
             if len(bad):
                 text += f" (failed @{', '.join(str(int(r)) for r in sorted(bad.unique()))} px)"
             # Earlier lines get larger markers and are drawn below later ones, so a point two lines share
-            # shows both markers.
-            ax.plot(values.index, values.to_numpy(), color=f"C{index % 10}", marker=MARKERS[index % len(MARKERS)],
-                    markersize=max(3.0, 9.0 - 1.5 * index), zorder=2 + index / 100,
-                    linestyle="--" if index >= 10 else "-", label=text)
-        ax.set_xscale("log")
+            # shows both markers; line styles differ too, so close lines stay apart.
+            style = {"color": f"C{index % 10}", "marker": MARKERS[index % len(MARKERS)],
+                     "markersize": max(3.0, 9.0 - 1.5 * index), "zorder": 2 + index / 100,
+                     "linestyle": LINESTYLES[index % len(LINESTYLES)]}
+            ax.plot(values.index, values.to_numpy(), label=text, **style)
+            if relative:
+                first = next(iter(series.values()))
+                ratio = 100.0 * values / first.reindex(values.index)
+                axes[k * per_panel + 1].plot(values.index, ratio.to_numpy(), **style)
         ax.set_yscale("log")
-        ax.set_xticks(resolutions, [str(r) for r in resolutions])
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        plain_log_ticks(ax.yaxis)
-        ax.set_xlabel("Input side length (px, log scale)")
-        ax.set_ylabel(ylabel or f"{metric} (log scale)")
-        if name:
-            ax.set_title(name)
-        ax.grid(True, which="major", alpha=0.3)
-        legend_outside(ax, title="line: fitted exponent k")
-    fig.suptitle(title or f"{metric} vs input resolution (k: cost grows as side^k)")
+        ax.set_ylabel(ylabel or (f"{words} ({unit}, log scale)" if unit else f"{words} (log scale)"))
+        readable_log_ticks(ax)
+        for shown in axes[k * per_panel:(k + 1) * per_panel]:
+            shown.set_xscale("log")
+            shown.set_xticks(resolutions, [str(r) for r in resolutions])
+            shown.xaxis.set_minor_formatter(NullFormatter())
+            shown.set_xlabel("Input side length (px, log scale)")
+            shown.grid(True, which="major", alpha=0.3)
+            if name:
+                shown.set_title(name)
+        if relative:
+            other = axes[k * per_panel + 1]
+            other.axhline(100.0, color="0.4", linewidth=0.8)
+            other.set_ylabel("% of the legend's first line")
+            other.set_title(f"{name + ': ' if name else ''}relative to the first line")
+        legend_outside(axes[(k + 1) * per_panel - 1], title="line: fitted exponent k")
+    if relative:
+        for k in range(len(titles)):  # the legend sits beside the relative panel: give it the handles
+            handles, labels = axes[k * per_panel].get_legend_handles_labels()
+            axes[k * per_panel + 1].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                                           borderaxespad=0.0, fontsize="small", title_fontsize="small",
+                                           title="line: fitted exponent k")
+    fig.suptitle(title or f"{words} vs input resolution (k: cost grows as side^k)")
     return fig
 
 

@@ -26,7 +26,7 @@ _TIMING = ("sdpa_backend", "amp_dtype", "tf32", "cudnn_benchmark", "channels_las
 _RUN_SHOWN = {"spec_path", "last_run", "wall_s", "study", "spec_hash", "device", "cells"}
 
 
-def read_spec(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
+def read_saved_spec(folder: Path) -> tuple[dict[str, Any] | None, str | None]:
     """The parsed spec and its text, or (None, None) when the grid did not write one."""
     path = folder / SPEC_COPY
     if not path.is_file():
@@ -53,7 +53,7 @@ def read_run(folder: Path) -> tuple[dict[str, Any] | None, Path | None]:
 
 def header(cells: pd.DataFrame, current: pd.DataFrame, folder: Path) -> str:
     """Markdown for the title and the "What was run" section."""
-    spec, spec_text = read_spec(folder)
+    spec, spec_text = read_saved_spec(folder)
     run, run_path = read_run(folder)
     run = run or {}
     study = _first(cells, "study") or (spec or {}).get("name") or folder.name

@@ -26,8 +26,8 @@ from pvtlab.report.figures import (
     legend_outside,
     new_figure,
     place_labels,
-    plain_log_ticks,
     plot_complexity,
+    readable_log_ticks,
 )
 from pvtlab.toggles import TOGGLES
 
@@ -59,6 +59,7 @@ def scaling_figure(catalog: Catalog, curve_name: str) -> Figure | None:
         "failed")
     data = data.assign(variant=data["label"])
     return plot_complexity(data[shown].rename(columns={"value": curve.column}), curve.column, panel="panel",
+                           relative=True,
                            ylabel=f"{curve.title} ({curve.unit}, log scale)",
                            title=f"{curve.title} vs input resolution{catalog.batch_text(curve.group)} "
                                  "(k: cost grows as side^k)")
@@ -86,7 +87,8 @@ def accuracy_figure(catalog: Catalog) -> Figure | None:
                    legend="bars: 95% CI over seeds (t)")
     fig.suptitle("Accuracy vs the compute of the model that was trained")
     for ax, (_, points) in panels:
-        place_labels(ax, [(x, y, _short(member)) for x, y, _, _, member in points])
+        bars = [(x, y - ci, x, y + ci) for x, y, ci, _, _ in points if not math.isnan(ci)]
+        place_labels(ax, [(x, y, _short(member)) for x, y, _, _, member in points], avoid=bars)
     return fig
 
 
@@ -123,25 +125,57 @@ def _short(member: Member) -> str:
     return member.label.split(" (")[0]
 
 
+# The main-effects figure's cost panels: a few metrics each, so every bar gets its own colour and a readable label.
+COST_FAMILIES = {"Params and compute": ("params_m", "gmacs"),
+                 "Memory over idle": ("peak_mem_over_idle_mib", "train_peak_mem_over_idle_mib"),
+                 "Throughput (img/s; right = faster)": ("infer_img_per_s_median", "train_img_per_s_median")}
+
+
 def effects_figure(sets: list[EffectSet]) -> Figure | None:
-    """Accuracy panels (pp, 95% CI over seeds), then one cost panel per model (% change, range over toggles)."""
+    """Accuracy panels (pp, 95% CI over seeds), then per model one cost panel per family of costs (% change,
+    bars over the other toggles' range), each with a handful of metrics in distinct colours."""
     usable = [s for s in sets if s.main is not None and s.main["n"].gt(0).any()]
     accuracy = [s for s in usable if s.seeded]
-    models = list(dict.fromkeys(s.model for s in usable if not s.seeded))
-    if not accuracy and not models:
+    costs = [(model, family, [s for s in usable if not s.seeded and s.model == model and s.column in columns])
+             for model in dict.fromkeys(s.model for s in usable if not s.seeded)
+             for family, columns in COST_FAMILIES.items()]
+    costs = [(model, family, found) for model, family, found in costs if found]
+    if not accuracy and not costs:
         return None
-    fig, axes = new_figure(len(accuracy) + len(models), width=6.4, height=3.8, max_cols=2)
+    fig, axes = new_figure(len(accuracy) + len(costs), width=6.4, height=3.8, max_cols=2)
     for ax, effect_set in zip(axes, accuracy):
         _effect_points(ax, [effect_set], "effect", seeded=True)
         ax.set_xlabel("Change when switched on (pp)")
         ax.set_title(f"{effect_set.metric.split(' (')[0]}: {effect_set.model}\n(bars: 95% CI over seeds)",
                      fontsize="medium")
-    for ax, model in zip(axes[len(accuracy):], models):
-        _effect_points(ax, [s for s in usable if s.model == model and not s.seeded], "relative_pct", seeded=False)
+    for ax, (model, family, found) in zip(axes[len(accuracy):], costs):
+        _effect_bars(ax, found)
         ax.set_xlabel("Change vs the PVTv1 setting (%)")
-        ax.set_title(f"Cost: {model}\n(bars: range over the other toggles)", fontsize="medium")
+        ax.set_title(f"{family}: {model}\n(whiskers: range over the other toggles)", fontsize="medium")
     fig.suptitle("Main effect of each PVTv2 improvement")
     return fig
+
+
+def _effect_bars(ax: Axes, sets: list[EffectSet]) -> None:
+    """Horizontal bars, one group per improvement, one bar per metric, each metric its own colour."""
+    height = 0.8 / len(sets)
+    for k, effect_set in enumerate(sets):
+        main = effect_set.main.set_index("improvement").reindex(NAMES)
+        values = main["relative_pct"].astype(float).tolist()
+        ys = [i - 0.4 + height * (k + 0.5) for i in range(len(NAMES))]
+        ax.barh(ys, values, height=height * 0.9, xerr=_range_bars(main, values), color=f"C{k % 10}",
+                error_kw={"capsize": 2, "elinewidth": 0.8}, label=_metric_label(effect_set.metric))
+    ax.axvline(0.0, color="0.3", linewidth=0.8)
+    ax.margins(x=0.08)
+    ax.set_yticks(range(len(NAMES)), NAMES)
+    ax.set_ylim(len(NAMES) - 0.5, -0.5)
+    ax.grid(True, axis="x", alpha=0.3)
+    legend_outside(ax, fontsize="x-small")
+
+
+def _metric_label(header: str) -> str:
+    """ "Inference memory over idle @224 px, batch 8 (MiB)" -> "Inference memory over idle @224 px"."""
+    return header.split(" (")[0].split(",")[0]
 
 
 def _effect_points(ax: Axes, sets: list[EffectSet], column: str, seeded: bool) -> None:
@@ -156,7 +190,7 @@ def _effect_points(ax: Axes, sets: list[EffectSet], column: str, seeded: bool) -
         else:
             errors = _range_bars(main, values)
         ax.errorbar(values, ys, xerr=errors, fmt=MARKERS[k % len(MARKERS)], markersize=4, capsize=3,
-                    color=f"C{k % 10}", label=effect_set.metric, markerfacecolor="none" if k >= 10 else None)
+                    color=f"C{k % 10}", label=effect_set.metric)
     ax.axvline(0.0, color="0.4", linewidth=0.8)
     ax.set_yticks(range(len(NAMES)), NAMES)
     ax.set_ylim(len(NAMES) - 0.5, -0.5)
@@ -277,9 +311,9 @@ def throughput_figure(catalog: Catalog) -> Figure | None:
                 markerfacecolor="none", markeredgecolor=color, label=f"Pareto front @{resolution} px")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    plain_log_ticks(ax.xaxis)
-    plain_log_ticks(ax.yaxis)
     ax.margins(0.12)
+    readable_log_ticks(ax, "x")
+    readable_log_ticks(ax, "y")
     ax.set_xlabel("Compute of the full-size model at that side (GMACs, log scale)")
     ax.set_ylabel(f"Measured inference throughput{catalog.batch_text('throughput')} (img/s, log scale)")
     ax.set_title("Does fewer GMACs mean faster?")

@@ -34,7 +34,7 @@ def _row(name: str, column: Column, groups: bool = False) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
-def render(text: str) -> str:
+def render_readme(text: str) -> str:
     """``text`` with the part between the markers replaced by the generated tables."""
     if START not in text or END not in text:
         raise ValueError(f"README lacks the markers {START!r} and {END!r}")
@@ -46,7 +46,7 @@ def render(text: str) -> str:
 def main(path: Path = README) -> int:
     """Rewrite the README's generated part; prints whether it changed."""
     old = path.read_text(encoding="utf-8")
-    new = render(old)
+    new = render_readme(old)
     if new != old:
         write_text_atomic(path, new)
     print(f"{path}: {'updated' if new != old else 'already up to date'}")

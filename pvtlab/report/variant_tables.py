@@ -15,15 +15,16 @@ from dataclasses import replace
 
 from pvtlab.report.catalog import (
     CEILING_PCT,
-    CHANCE_MARGIN_PP,
     COMBOS,
     EFFICIENCY,
     MIN_SEEDS,
     Catalog,
     Member,
 )
+from pvtlab.report.changes import paired
 from pvtlab.report.table import Col, Entry, Table, label, missing, number
-from pvtlab.stats import paired_difference, seeds_to_resolve
+from pvtlab.report.verdict import near_chance
+from pvtlab.stats import seeds_to_resolve
 from pvtlab.toggles import TOGGLES
 
 TOP1_KEY, SEEDS_KEY, EFFICIENCY_KEY = "top1_acc_pct", "top1_acc_pct_per_seed", "sample_efficiency_pct"
@@ -125,11 +126,8 @@ def _paired_change(catalog: Catalog, entry: Entry, member: Member, before: Membe
 
 def _paired_diff(catalog: Catalog, member: Member, before: Member, column: str) -> dict | None:
     """``paired_difference`` of ``column`` over the seeds both rows trained; None when they share none."""
-    now, then = catalog.seed_values(member, column)[0], catalog.seed_values(before, column)[0]
-    shared = now.index.intersection(then.index)
-    if shared.empty:
-        return None
-    return paired_difference(now[shared].to_numpy(), then[shared].to_numpy())
+    found = paired(catalog, member, before, column)
+    return found[0] if found else None
 
 
 def _delta_warning(catalog: Catalog, member: Member, before: Member) -> list[str]:
@@ -160,9 +158,10 @@ def accuracy_warnings(catalog: Catalog, member: Member, name: str) -> list[str]:
     if entry.ci is not None and not math.isnan(entry.ci) and 2 * entry.ci > 100.0:
         out.append(f"Warning: {name} top-1 has a 95% CI wider than 0-100 % (± {number(entry.ci)} pp).")
     chance = catalog.chance_pct
-    if chance is not None and entry.value < chance + CHANCE_MARGIN_PP:
+    if near_chance(entry.value, chance):
         out.append(f"Warning: {name} sits at chance: top-1 {number(entry.value)} % against chance "
-                   f"{number(chance)} % (100 / classes); it did not learn, so its deltas say nothing about the change.")
+                   f"{number(chance)} % (100 / classes); it did not learn, so a change measured from it is not an "
+                   "improvement.")
     if entry.value >= CEILING_PCT:
         out.append(f"Warning: {name} sits at the ceiling: top-1 {number(entry.value)} % >= {CEILING_PCT:g} %; "
                    "the task cannot show whether it is better than its neighbours.")

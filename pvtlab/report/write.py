@@ -2,10 +2,18 @@
 
 Run at the end of every grid run and by ``run_ablation.py --report results/<name>``; it only reads
 cells.csv (and spec.yaml / grid.json when present), so it can be re-run any time, also mid-grid.
+
+report.md is the sections of ``SECTIONS`` in order: the answer first (what each change buys, with verdicts), then
+the evidence behind it, the warnings, what was run, the tables, the plots and the failed cells. A section is a
+function of the ``Report`` (the rows, their catalog and effects, worked out once) that returns its markdown and
+writes its files through the report; add one by adding it to ``SECTIONS``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +23,7 @@ from pvtlab.files import write_text_atomic
 from pvtlab.layout import REPORT_FILE
 from pvtlab.report.catalog import Catalog
 from pvtlab.report.complexity import CURVES, complexity_tables, crossover_tables
+from pvtlab.report.crosstask import cross_task_table
 from pvtlab.report.effects import EffectSet, effect_sets, effects_tables
 from pvtlab.report.figures import save
 from pvtlab.report.header import header
@@ -27,6 +36,8 @@ from pvtlab.report.plots import (
     scaling_skip_reason,
     throughput_figure,
 )
+from pvtlab.report.resolution import accuracy_vs_resolution_figure, has_sizes, resolution_tables
+from pvtlab.report.summary import summary_section
 from pvtlab.report.speed import speed_tables
 from pvtlab.report.table import Table, markdown, write
 from pvtlab.report.variant_tables import factorial_tables, path_tables
@@ -62,80 +73,110 @@ def build_figures(source: pd.DataFrame | Catalog, sets: list[EffectSet] | None =
         f"{name}_vs_resolution": scaling_figure(catalog, name) for name, curve in CURVES.items() if curve.plot}
     figures["throughput_vs_gmacs"] = throughput_figure(catalog)
     figures["accuracy_vs_gmacs"] = accuracy_figure(catalog)
+    figures["accuracy_vs_resolution"] = accuracy_vs_resolution_figure(catalog)
     figures["learning_curves"] = learning_curves_figure(catalog)
     figures["main_effects"] = effects_figure(effect_sets(catalog) if sets is None else sets)
     return {name: fig for name, fig in figures.items() if fig is not None}
 
 
-def write_report(results_dir: str | Path) -> Path:
-    """Write report.md, a .csv and .tex per table and a .png and .pdf per plot; returns report.md's path."""
-    folder = cells_path(results_dir).parent
-    cells = load(folder)
-    catalog = Catalog(current(cells))
-    sets = effect_sets(catalog)
-    written: list[Path] = []
-    tables = build_tables(catalog, sets)
-    parts = [header(cells, catalog.rows, folder), _warnings(tables)]
-    parts += _table_sections(tables, folder, written)
-    parts += _plot_section(catalog, sets, folder, written)
-    parts.append(_failures(catalog.rows))
-    report = folder / REPORT_FILE
-    write_text_atomic(report, "\n".join(parts))
-    _remove_stale(folder, set(written))
-    return report
+@dataclass
+class Report:
+    """One report being written: the rows and what is derived from them once, and the files written so far."""
+
+    folder: Path
+    cells: pd.DataFrame
+    catalog: Catalog
+    written: list[Path] = field(default_factory=list)
+
+    @cached_property
+    def sets(self) -> list[EffectSet]:
+        return effect_sets(self.catalog)
+
+    @cached_property
+    def header(self) -> str:
+        """The title and "What was run" (see ``header``); the report shows them apart."""
+        return header(self.cells, self.catalog.rows, self.folder)
+
+    @cached_property
+    def tables(self) -> dict[str, list[Table]]:
+        return build_tables(self.catalog, self.sets)
+
+    def table(self, table: Table) -> str:
+        """A table's markdown, its .csv and .tex written."""
+        if not table.rows:
+            return f"### {table.title}\n\nNothing to show. " + " ".join(table.notes) + "\n"
+        table.name = TABLE_PREFIX + table.name
+        self.written.extend(write(table, self.folder))
+        return markdown(table) + f"\nFiles: `{table.name}.csv`, `{table.name}.tex`\n"
+
+    def figure(self, stem: str, fig: Figure) -> str:
+        """A figure's markdown link, its .png and .pdf written."""
+        self.written.extend(save(fig, self.folder, PLOT_PREFIX + stem))
+        return f"![{stem}]({PLOT_PREFIX}{stem}.png)\n\n(PDF: `{PLOT_PREFIX}{stem}.pdf`)\n"
 
 
-def _warnings(tables: dict[str, list[Table]]) -> str:
-    """Every warning line of every table, up front: what the numbers below cannot carry."""
-    lines = list(dict.fromkeys(n for group in tables.values() for t in group for n in t.notes
+def _title(report: Report) -> str:
+    return report.header.split("\n## ", 1)[0].rstrip() + "\n"
+
+
+def _setup(report: Report) -> str:
+    return "## " + report.header.split("\n## ", 1)[1]
+
+
+def _summary(report: Report) -> str:
+    return summary_section(report.catalog, report.sets)
+
+
+def _evidence(report: Report) -> str:
+    """Accuracy by test size and across tasks: the tables and figure the summary's accuracy lines rest on."""
+    parts = []
+    cross = cross_task_table(report.catalog)
+    if cross is not None:
+        parts += ["## Across tasks\n", report.table(cross)]
+    if has_sizes(report.catalog):
+        parts += ["## Accuracy by test size\n"]
+        parts += [report.table(t) for t in resolution_tables(report.catalog)]
+        figure = accuracy_vs_resolution_figure(report.catalog)
+        if figure is not None:
+            parts.append(report.figure("accuracy_vs_resolution", figure))
+    return "\n".join(parts)
+
+
+def _warnings(report: Report) -> str:
+    """Every warning line of every table: what the numbers below cannot carry."""
+    lines = list(dict.fromkeys(n for group in report.tables.values() for t in group for n in t.notes
                                if n.startswith(WARNING)))
     body = "\n".join(f"- {line[len(WARNING):]}" for line in lines) if lines else "None."
-    return f"## Read this first: warnings\n\n{body}\n"
+    return f"## Warnings\n\n{body}\n"
 
 
-def _table_sections(sections: dict[str, list[Table]], folder: Path, written: list[Path]) -> list[str]:
+def _tables(report: Report) -> str:
     parts = []
-    for section, tables in sections.items():
+    for section, tables in report.tables.items():
         parts.append(f"## {section}\n")
         if not tables:
             parts.append("Not in this grid.\n")
-        for table in tables:
-            if not table.rows:
-                parts.append(f"### {table.title}\n\nNothing to show. " + " ".join(table.notes) + "\n")
-                continue
-            table.name = TABLE_PREFIX + table.name
-            parts.append(markdown(table))
-            parts.append(f"Files: `{table.name}.csv`, `{table.name}.tex`\n")
-            written += write(table, folder)
-    return parts
+        parts += [report.table(table) for table in tables]
+    return "\n".join(parts)
 
 
-def _plot_section(catalog: Catalog, sets: list[EffectSet], folder: Path, written: list[Path]) -> list[str]:
+def _plots(report: Report) -> str:
     parts = ["## Plots\n"]
     for name, curve in CURVES.items():
-        reason = scaling_skip_reason(catalog, name) if curve.plot else None
+        reason = scaling_skip_reason(report.catalog, name) if curve.plot else None
         if reason and reason != "no values":
             parts.append(f"- No {curve.title.lower()} vs resolution plot: {reason}.\n")
-    figures = build_figures(catalog, sets)
-    for stem, fig in figures.items():
-        written += save(fig, folder, PLOT_PREFIX + stem)
-        parts.append(f"![{stem}]({PLOT_PREFIX}{stem}.png)\n\n(PDF: `{PLOT_PREFIX}{stem}.pdf`)\n")
-    if not figures:
+    figures = build_figures(report.catalog, report.sets)
+    figures.pop("accuracy_vs_resolution", None)  # shown with its tables (see _evidence)
+    parts += [report.figure(stem, fig) for stem, fig in figures.items()]
+    if not figures and not has_sizes(report.catalog):
         parts.append("None: no cell of this grid has a value to plot.\n")
-    return parts
+    return "\n".join(parts)
 
 
-def _remove_stale(folder: Path, written: set[Path]) -> None:
-    """Delete tables and plots an earlier report wrote that this one did not, so none outlives its data."""
-    for pattern in (f"{TABLE_PREFIX}*.csv", f"{TABLE_PREFIX}*.tex", f"{PLOT_PREFIX}*.png", f"{PLOT_PREFIX}*.pdf"):
-        for path in folder.glob(pattern):
-            if path not in written:
-                path.unlink()
-
-
-def _failures(rows: pd.DataFrame) -> str:
+def _failures(report: Report) -> str:
     """Every failed cell with its reason, so none hides behind a table."""
-    failed = rows[rows["status"].ne("ok")]
+    failed = report.catalog.rows[report.catalog.rows["status"].ne("ok")]
     lines = ["## Failed cells\n"]
     if failed.empty:
         return "\n".join(lines + ["None.\n"])
@@ -146,3 +187,27 @@ def _failures(rows: pd.DataFrame) -> str:
         lines.append(f"| {r.group} | {r.model} | {r.variant} | {r.resolution} | {seed or '-'} | {reason} |")
     lines.append("\nRe-run them with `python run_ablation.py --grid <spec> --retry-failed`.\n")
     return "\n".join(lines)
+
+
+# report.md, top to bottom: the answer, its evidence, then what was run, the full tables and plots.
+SECTIONS: list[Callable[[Report], str]] = [_title, _summary, _evidence, _warnings, _setup, _tables, _plots, _failures]
+
+
+def write_report(results_dir: str | Path) -> Path:
+    """Write report.md, a .csv and .tex per table and a .png and .pdf per plot; returns report.md's path."""
+    folder = cells_path(results_dir).parent
+    cells = load(folder)
+    report = Report(folder, cells, Catalog(current(cells)))
+    text = "\n".join(part for part in (section(report) for section in SECTIONS) if part)
+    path = folder / REPORT_FILE
+    write_text_atomic(path, text)
+    _remove_stale(folder, set(report.written))
+    return path
+
+
+def _remove_stale(folder: Path, written: set[Path]) -> None:
+    """Delete tables and plots an earlier report wrote that this one did not, so none outlives its data."""
+    for pattern in (f"{TABLE_PREFIX}*.csv", f"{TABLE_PREFIX}*.tex", f"{PLOT_PREFIX}*.png", f"{PLOT_PREFIX}*.pdf"):
+        for path in folder.glob(pattern):
+            if path not in written:
+                path.unlink()

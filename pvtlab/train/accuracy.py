@@ -1,6 +1,6 @@
 """One accuracy cell: build the data and the model, train with a fixed seed, score the validation split.
 
-``run_accuracy`` returns a flat dict whose keys are cells.csv columns (docs/DESIGN.md), so the grid writes it
+``run_accuracy`` returns a flat dict whose keys are cells.csv columns (pvtlab/columns.py), so the grid writes it
 as a row as it is. Accuracy from these short runs is a *proxy*: at pvt_nano scale, 64 px and seconds of
 CPU training it ranks variants on the synthetic task; it is not an ImageNet number.
 """
@@ -11,7 +11,7 @@ import dataclasses
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from timm.utils import random_seed
 from torch import nn
@@ -29,6 +29,7 @@ from .evaluate import evaluate_split, score
 from .loop import TrainSettings, train
 from .ranks import run_in_processes
 from .recipe import QUICK, Recipe, resolve_recipe
+from .resolution import check_eval_sizes, default_eval_sizes, score_sizes
 from .scale import Scaling, build_scale
 
 DEFAULT_EPOCHS = QUICK.epochs  # the quick budget when neither epochs nor steps is given (the grid reads it too)
@@ -43,8 +44,8 @@ def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int,
                  recipe_options: Mapping[str, Any] | None = None, amp_dtype: str | None = "auto",
                  channels_last: bool = False, compile: bool | str = False, num_workers: int | None = None,
                  nproc_per_node: int = 1, checkpoint_path: str | os.PathLike | None = None,
-                 checkpoint_every_s: float = 600.0, threads: int | None = None, progress: bool = True,
-                 device: str = "cpu") -> dict[str, Any]:
+                 checkpoint_every_s: float = 600.0, eval_sizes: Sequence[int] | None = None,
+                 threads: int | None = None, progress: bool = True, device: str = "cpu") -> dict[str, Any]:
     """Train ``config`` from scratch on ``data`` at ``image_size`` px and score it.
 
     Args:
@@ -67,12 +68,15 @@ def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int,
             CUDA); one row comes back, rank 0's.
         checkpoint_path: where the training state is saved every ``checkpoint_every_s`` seconds and at each
             epoch's end; an existing file there is resumed from; it is deleted when the row is returned.
+        eval_sizes: test sizes (px) the trained model (and its EMA) is also scored at, on the same validation
+            images resized (``resolution.py``); the training size is always one. None: ``default_eval_sizes``.
         threads: torch intra-op threads for this run (restored afterwards; split among the processes);
             None leaves them alone.
 
     Returns:
         ``top1_acc``, ``top5_acc`` (percent), ``val_loss`` (cross-entropy without smoothing), with EMA on also
-        ``ema_top1_acc`` / ``ema_top5_acc``; ``train_time_s`` (the optimization loop only), ``images_seen``,
+        ``ema_top1_acc`` / ``ema_top5_acc``; ``top1_by_res`` (and ``ema_top1_by_res``, None without EMA): JSON
+        ``{"<px>": top-1 %}`` at every test size; ``train_time_s`` (the optimization loop only), ``images_seen``,
         ``epochs`` (completed, fractional for a step budget), ``loss_curve`` (training loss of rank 0, at most
         100 bucket means), ``val_curve`` (``[images_seen, top1 %]`` at ``CURVE_POINTS`` even steps: the
         intermediate points score the first ``CURVE_SUBSET`` val images, the last is ``top1_acc`` on the full
@@ -85,7 +89,8 @@ def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int,
                       checkpoint_path=checkpoint_path, checkpoint_every_s=checkpoint_every_s)
     kwargs = dict(config=config, data=data, image_size=image_size, epochs=epochs, steps=steps, seed=seed,
                   batch_size=batch_size, lr=lr, warmup=warmup, label_smoothing=label_smoothing, clip_grad=clip_grad,
-                  drop_path=drop_path, threads=threads, progress=progress, device=device, scaling=scaling)
+                  drop_path=drop_path, eval_sizes=eval_sizes, threads=threads, progress=progress, device=device,
+                  scaling=scaling)
     scaling.check()
     resolve_recipe(recipe, config, arguments=kwargs, recipe_options=recipe_options, nproc=nproc_per_node)
     if nproc_per_node == 1:
@@ -94,7 +99,7 @@ def run_accuracy(config: PVTConfig, data: Mapping[str, Any], *, image_size: int,
         validate_data_spec(data)
         if threads is not None:
             kwargs["threads"] = max(1, threads // nproc_per_node)
-        row = run_in_processes(kwargs, nproc=nproc_per_node, device=device)
+        row = run_in_processes(fit, kwargs, nproc=nproc_per_node, device=device)
     remove_checkpoint(checkpoint_path)
     return row
 
@@ -134,8 +139,8 @@ def settings_of(recipe: Recipe, *, epochs: int | None, steps: int | None, seed: 
 def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, seed: int, epochs: int | None = None,
         steps: int | None = None, batch_size: int | None = None, lr: float | None = None,
         warmup: int | float | None = None, label_smoothing: float | None = None, clip_grad: float | None = None,
-        drop_path: float | None = None, threads: int | None = None, progress: bool = False, device: str = "cpu",
-        scaling: Scaling | None = None) -> Fit:
+        drop_path: float | None = None, eval_sizes: Sequence[int] | None = None, threads: int | None = None,
+        progress: bool = False, device: str = "cpu", scaling: Scaling | None = None) -> Fit:
     """``run_accuracy`` in this process (one rank of several, or alone), keeping the model (for closer looks)."""
     scaling = scaling if scaling is not None else default_scaling()
     world = current_processes(device).world
@@ -158,6 +163,9 @@ def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, seed: in
             raise UserInputError(f"image_size={image_size} is too small for this model; it needs at least "
                                  f"{config.min_input_size()} px (patch_strides {config.patch_strides}, "
                                  f"sr_ratios {config.sr_ratios}, attention {config.attention!r})")
+        smallest = config.min_input_size()
+        sizes = check_eval_sizes(default_eval_sizes(image_size, smallest) if eval_sizes is None else eval_sizes,
+                                 image_size, smallest)
         random_seed(seed)  # timm's: torch, numpy (Mixup) and python (augmentations) generators
         model = build_model(config)
         scale, resolved = build_scale(recipe, scaling, device=device, num_classes=num_classes, identity={
@@ -169,6 +177,7 @@ def fit(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, seed: in
                        desc=f"{data['name']} seed={seed}", scale=scale, curve_points=CURVE_POINTS,
                        probe=lambda m: evaluate_split(m, subset, scale.runtime)["top1_acc"])
         metrics = score(model, result.ema, val_set, scale.runtime)
+        metrics.update(score_sizes(model, result.ema, val_set, scale.runtime, sizes, image_size, metrics))
     row = {
         **metrics,
         "train_time_s": round(result.train_time_s, 3),

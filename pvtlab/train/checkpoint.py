@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import glob
 import os
-import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 
 from ..errors import UserInputError
+from ..safe_load import RefusedFile, load_plain
 
 FORMAT = 1
 
@@ -45,11 +45,10 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
 def load_checkpoint(path: str | os.PathLike, fingerprint: str) -> dict[str, Any]:
     """The state saved at ``path``; CheckpointError if it is unsafe, unreadable or from another setup."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        state = load_plain(path)
+    except RefusedFile as err:
         raise CheckpointError(f"checkpoint {path} holds pickled objects other than tensors and plain values "
-                              f"(they could run code), so it is refused: {first}. Delete the file to start "
+                              f"(they could run code), so it is refused: {err}. Delete the file to start "
                               f"the cell again from scratch") from None
     except (OSError, RuntimeError, EOFError) as err:
         raise CheckpointError(f"checkpoint {path} is unreadable ({type(err).__name__}: {err}); "

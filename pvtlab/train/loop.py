@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -24,8 +25,9 @@ from tqdm.auto import tqdm
 from ..errors import UserInputError
 from .loader import epoch_batches, steps_per_epoch, train_loader
 from .parts import build_parts, parameter_groups  # noqa: F401  (parameter_groups: imported from here too)
-from .preemption import Progress
+from .preemption import TrainProgress
 from .scale import Scale, plain_scale
+from . import stop
 from .schedule import warmup_steps
 
 LOSS_CURVE_POINTS = 100  # the stored curve is at most this many bucket means (a grid cell keeps it as JSON)
@@ -130,41 +132,47 @@ def train(model: nn.Module, train_set: Dataset, settings: TrainSettings, *, prog
     parts = build_parts(model, scale.recipe, num_classes=scale.num_classes, steps_per_epoch=per_epoch,
                         total_steps=total)
     probe_at = set(curve_steps(total, curve_points)[:-1]) if probe is not None else set()
-    done = Progress()
+    done = TrainProgress()
     resumed = scale.preemption.resume(model, parts, runtime, done) if scale.preemption is not None else 0
     model.train()
     bar = tqdm(total=total, initial=done.steps, desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
     start = time.perf_counter() - done.train_time_s
-    while done.steps < total:
-        epoch, first = divmod(done.steps, per_epoch)
-        for images, targets in epoch_batches(loader, epoch, first):
-            images, targets = runtime.inputs(images, targets)
-            if parts.mixup is not None:
-                images, targets = parts.mixup(images, targets)
-            with runtime.autocast():
-                loss = parts.loss(runner(images), targets)
-            value = loss.item()
-            if not math.isfinite(value):
-                bar.close()
-                raise FloatingPointError(f"training loss became {value} at step {done.steps}; "
-                                         f"lower lr (now {scale.recipe.peak_lr}) or keep clip_grad on")
-            runtime.backward_step(loss, parts.optimizer, model, parts.clip_grad)
-            done.steps += 1
-            parts.advance(done.steps)
-            if parts.ema is not None:
-                parts.ema.update(model, step=done.steps)
-            done.losses.append(value)
-            done.images_seen += len(images) * processes.world
-            bar.update(1)
-            if done.steps % 10 == 0 or done.steps == total:
-                bar.set_postfix(loss=f"{value:.3f}")
-            if done.steps in probe_at:
-                done.val_curve.append([done.images_seen, _probe(model, probe)])
-            if done.steps == total:
-                break
-            if scale.preemption is not None and scale.preemption.due(epoch_end=done.steps % per_epoch == 0):
-                done.train_time_s = time.perf_counter() - start
-                scale.preemption.save(model, parts, runtime, done)
+    # A checkpointing loop honours a stop request (stop.py): save, then stop.
+    with stop.listening() if scale.preemption is not None else nullcontext():
+        while done.steps < total:
+            epoch, first = divmod(done.steps, per_epoch)
+            for images, targets in epoch_batches(loader, epoch, first):
+                images, targets = runtime.inputs(images, targets)
+                if parts.mixup is not None:
+                    images, targets = parts.mixup(images, targets)
+                with runtime.autocast():
+                    loss = parts.loss(runner(images), targets)
+                value = loss.item()
+                if not math.isfinite(value):
+                    bar.close()
+                    raise FloatingPointError(f"training loss became {value} at step {done.steps}; "
+                                             f"lower lr (now {scale.recipe.peak_lr}) or keep clip_grad on")
+                runtime.backward_step(loss, parts.optimizer, model, parts.clip_grad)
+                done.steps += 1
+                parts.advance(done.steps)
+                if parts.ema is not None:
+                    parts.ema.update(model, step=done.steps)
+                done.losses.append(value)
+                done.images_seen += len(images) * processes.world
+                bar.update(1)
+                if done.steps % 10 == 0 or done.steps == total:
+                    bar.set_postfix(loss=f"{value:.3f}")
+                if done.steps in probe_at:
+                    done.val_curve.append([done.images_seen, _probe(model, probe)])
+                if done.steps == total:
+                    break
+                if scale.preemption is not None and (stop.requested() or
+                                                     scale.preemption.due(epoch_end=done.steps % per_epoch == 0)):
+                    done.train_time_s = time.perf_counter() - start
+                    scale.preemption.save(model, parts, runtime, done)
+                    if stop.requested():
+                        bar.close()
+                        raise stop.Stopped(f"checkpointed at step {done.steps} of {total} and stopped on request")
     bar.close()
     return TrainResult(loss_curve=downsample_curve(done.losses), val_curve=done.val_curve, train_time_s=time.perf_counter() - start,
                        images_seen=done.images_seen, steps=done.steps, epochs=done.steps / per_epoch,

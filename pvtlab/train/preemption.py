@@ -24,7 +24,7 @@ from .runtime import Runtime
 
 
 @dataclass
-class Progress:
+class TrainProgress:
     """The loop's counters, saved and restored with the rest."""
 
     steps: int = 0
@@ -42,7 +42,7 @@ class Preemption:
     processes: Processes
     _last: float = field(default_factory=time.monotonic)
 
-    def resume(self, model: nn.Module, parts: TrainParts, runtime: Runtime, progress: Progress) -> int:
+    def resume(self, model: nn.Module, parts: TrainParts, runtime: Runtime, progress: TrainProgress) -> int:
         """Load the checkpoint if there is one (0 if not); returns the step it resumes from."""
         if not self.path.exists():
             return 0
@@ -65,7 +65,7 @@ class Preemption:
         """Save now? At an epoch's end, or once ``every_s`` passed since the last save (rank 0's clock)."""
         return main_decides(epoch_end or time.monotonic() - self._last >= self.every_s, self.processes)
 
-    def save(self, model: nn.Module, parts: TrainParts, runtime: Runtime, progress: Progress) -> None:
+    def save(self, model: nn.Module, parts: TrainParts, runtime: Runtime, progress: TrainProgress) -> None:
         rng = gather_across(rng_state(), self.processes)
         if self.processes.main:
             state: dict[str, Any] = {

@@ -1,20 +1,22 @@
 """One accuracy cell as N data-parallel processes: the job goes out as a JSON file, rank 0's row comes back.
 
-Parent side, ``run_in_processes(kwargs, nproc, device)``: writes the cell's ``fit`` arguments as JSON to a temp
-folder, runs ``python -m pvtlab.train.ranks JOB`` under torchrun (distributed.py) and returns the row rank 0
-wrote. Rank side (``main``): joins the process group, runs ``fit`` as one rank of N, rank 0 writes the row.
+Parent side, ``run_in_processes(fit, kwargs, nproc, device)``: writes ``fit``'s module and name and the cell's
+arguments as JSON to a temp folder, runs ``python -m pvtlab.train.ranks JOB`` under torchrun (distributed.py) and
+returns the row rank 0 wrote. Rank side (``main``): joins the process group, imports ``fit`` by name and runs it as
+one rank of N (it returns an object with a ``row``), rank 0 writes the row.
 A rank that fails writes its error, which the parent raises again (a user's mistake stays a UserInputError).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pvtlab
 
@@ -28,8 +30,8 @@ ROW_FILE = "row.json"
 ERROR_FILE = "error-{rank}.json"
 
 
-def _encode(kwargs: dict[str, Any]) -> str:
-    plain = {**kwargs, "config": kwargs["config"].to_dict(), "scaling": dataclasses.asdict(kwargs["scaling"])}
+def _encode(fit: Callable[..., Any], kwargs: dict[str, Any]) -> str:
+    plain = {"fit": [fit.__module__, fit.__qualname__], **kwargs, "config": kwargs["config"].to_dict(), "scaling": dataclasses.asdict(kwargs["scaling"])}
     scaling = plain["scaling"]
     if scaling["checkpoint_path"] is not None:
         scaling["checkpoint_path"] = os.fspath(scaling["checkpoint_path"])
@@ -37,18 +39,21 @@ def _encode(kwargs: dict[str, Any]) -> str:
     return json.dumps(plain)
 
 
-def _decode(text: str) -> dict[str, Any]:
+def _decode(text: str) -> tuple[Callable[..., Any], dict[str, Any]]:
     kwargs = json.loads(text)
+    module, name = kwargs.pop("fit")
+    fit = getattr(importlib.import_module(module), name)
     kwargs["config"] = PVTConfig(**kwargs["config"])
     kwargs["scaling"] = Scaling(**kwargs["scaling"])
-    return kwargs
+    return fit, kwargs
 
 
-def run_in_processes(kwargs: dict[str, Any], *, nproc: int, device: str) -> dict[str, Any]:
-    """``fit(**kwargs).row`` trained by ``nproc`` processes on this machine (rank 0's row)."""
+def run_in_processes(fit: Callable[..., Any], kwargs: dict[str, Any], *, nproc: int, device: str) -> dict[str, Any]:
+    """``fit(**kwargs).row`` trained by ``nproc`` processes on this machine (rank 0's row); ``fit`` must be
+    importable by module and name."""
     with tempfile.TemporaryDirectory(prefix="pvtlab-ranks-") as tmp:
         job = Path(tmp) / "job.json"
-        job.write_text(_encode(kwargs), encoding="utf-8")
+        job.write_text(_encode(fit, kwargs), encoding="utf-8")
         package_root = str(Path(pvtlab.__file__).resolve().parents[1])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([package_root, *filter(None, [
             os.environ.get("PYTHONPATH")])])}
@@ -71,13 +76,12 @@ def run_in_processes(kwargs: dict[str, Any], *, nproc: int, device: str) -> dict
 
 def main(argv: list[str]) -> int:
     """Rank side: ``python -m pvtlab.train.ranks JOB DEVICE`` under torchrun."""
-    from .accuracy import fit
-
     job, device = Path(argv[0]), argv[1]
     rank = int(os.environ["RANK"])
     try:
         with process_group(device):
-            row = fit(**_decode(job.read_text(encoding="utf-8"))).row
+            fit, kwargs = _decode(job.read_text(encoding="utf-8"))
+            row = fit(**kwargs).row
     except Exception as exc:  # noqa: BLE001  (every failure goes back to the parent, named)
         error = {"message": f"rank {rank}: {type(exc).__name__}: {exc}" if not isinstance(exc, UserInputError)
                  else str(exc), "user_input": isinstance(exc, UserInputError)}

@@ -20,8 +20,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..errors import UserInputError
-from ..models import get_config
+from ..errors import UserInputError, did_you_mean
+from ..models import SIZE_FIELDS, get_config
 from ..models.config import PVTConfig
 
 RECIPES = ("quick", "paper")
@@ -94,7 +94,6 @@ SIZE_RULES: dict[str, tuple[float, float | None]] = {
     "pvt_v2_b3": (0.3, 1.0), "pvt_v2_b4": (0.3, 1.0), "pvt_v2_b5": (0.3, 1.0),
 }
 SMALL_MODEL_RULE = (0.1, None)  # models of no paper size (pvt_nano, custom sizes): the small-model values
-SIZE_FIELDS = ("embed_dims", "depths", "mlp_ratios", "num_heads")
 
 # run_accuracy arguments that set the recipe field of the same name (None: the recipe's value).
 ARGUMENTS = ("epochs", "batch_size", "lr", "warmup", "label_smoothing", "clip_grad", "drop_path")
@@ -139,7 +138,8 @@ def resolve_recipe(name: str, config: PVTConfig, *, arguments: Mapping[str, Any]
     allowed = recipe_option_names()
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise UserInputError(f"recipe_options key(s) {unknown} not allowed; allowed: {allowed}")
+        raise UserInputError(f"recipe_options key(s) {unknown} not allowed; allowed: {allowed}"
+                             f"{did_you_mean(unknown[0], allowed)}")
     for name in ARGUMENTS:
         value = arguments.get(name)
         if value is not None:

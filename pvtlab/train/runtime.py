@@ -18,9 +18,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ..errors import UserInputError
+from ..precision import AMP_DTYPES
 from .distributed import Processes
 
-AMP_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 AMP_CHOICES = ("auto", "none", *AMP_DTYPES)
 MAX_WORKERS = 8  # loader processes per training process on CUDA by default
 
