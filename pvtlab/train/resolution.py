@@ -1,7 +1,7 @@
 """Top-1 of a trained model at test sizes it was not trained at, without retraining.
 
 PVTv2's case for CFFN is that zero padding replaces fixed-size position tables, so the model takes other input
-sizes as they are; PVTv1's tables are resized bilinearly (``models/position.py``, as the official v1 code does).
+sizes as they are; PVTv1's tables are resized bilinearly (``pvtlab/models/position.py``, as the official v1 code does).
 Each test size scores the *same* validation images, resized from the training size as a batch: bilinear,
 antialiased when shrinking (torchvision's ``Resize``), so only the input size changes between the points.
 """
