@@ -152,6 +152,15 @@ def test_bad_slurm_input_is_one_line_and_exit_2(args, message, tmp_path, capsys)
     assert not (tmp_path / "results").exists()
 
 
+def test_slurm_without_sbatch_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine that is not a SLURM login node
+    code = main(["--grid", str(_spec(tmp_path, "nosb")), "--results-dir", str(tmp_path / "results"), "--slurm", "2",
+                 "--storage", "postgresql://u@h/db"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--slurm needs sbatch, which is not on PATH" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "results").exists()
+
+
 @pytest.mark.parametrize("block, message", [
     ({"time": "1h"}, "slurm.time='1h' is not allowed; give an integer >= 1 (minutes)"),
     ({"gpus_per_task": -1}, "slurm.gpus_per_task=-1 is not allowed"),

@@ -33,10 +33,7 @@ JOBS_CHECK_S = 5.0
 
 def submit(the_plan: Plan, opts: Options, resources: SlurmOptions, err: TextIO) -> str:
     """Submit ``opts.slurm`` workers as one job array; returns the array's job id."""
-    try:
-        import submitit
-    except ImportError:
-        raise UserInputError('--slurm needs submitit, which is not installed; pip install -e ".[slurm]"') from None
+    import submitit  # plan.py checked it is installed
     folder = the_plan.results_dir.resolve() / SUBMIT_DIR
     executor = submitit.SlurmExecutor(folder=folder / "%j")
     # time=None: no --time, the partition's default limit (submitit's own default would be 5 minutes). The warning
