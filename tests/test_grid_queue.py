@@ -196,7 +196,8 @@ def test_public_api_claims_read_well_in_optuna_and_a_late_finish_is_refused(tmp_
 
     cells = _cells([64])
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # any warning fails the test
+        warnings.simplefilter("error")  # any warning fails the test ...
+        warnings.simplefilter("ignore", ResourceWarning)  # ... but files other tests' forks left to the collector
         queue = _queue("sqlite", tmp_path, create=True, grace_s=2)
         queue.enqueue(cells, set(), "h")
         late, _ = queue.claim(), queue.claim()

@@ -152,6 +152,15 @@ def test_bad_slurm_input_is_one_line_and_exit_2(args, message, tmp_path, capsys)
     assert not (tmp_path / "results").exists()
 
 
+def test_slurm_without_sbatch_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine that is not a SLURM login node
+    code = main(["--grid", str(_spec(tmp_path, "nosb")), "--results-dir", str(tmp_path / "results"), "--slurm", "2",
+                 "--storage", "postgresql://u@h/db"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--slurm needs sbatch, which is not on PATH" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "results").exists()
+
+
 @pytest.mark.parametrize("block, message", [
     ({"time": "1h"}, "slurm.time='1h' is not allowed; give an integer >= 1 (minutes)"),
     ({"gpus_per_task": -1}, "slurm.gpus_per_task=-1 is not allowed"),
@@ -205,3 +214,52 @@ def test_warning_signal_checkpoints_the_accuracy_cell_and_hands_it_back(postgres
     assert state["steps"] == int(stopped.group(1))  # the checkpoint is the one taken on the signal
     states = [(t.state.name, t.user_attrs.get("outcome")) for t in queue.trials()]
     assert ("FAIL", "interrupted") in states and ("WAITING", None) in states  # handed back, waiting again
+
+
+def _submitted(grid: subprocess.Popen) -> str:
+    """Read the grid's stderr up to its "submitted job array N" line; returns N."""
+    lines: list[str] = []
+    while not (lines and lines[-1].startswith("submitted job array")):
+        lines.append(grid.stderr.readline())
+        assert lines[-1] or grid.poll() is None, "".join(lines)
+    return lines[-1].split()[3].rstrip(":")
+
+
+def _long_grid(tmp_path: Path, name: str, slurm_env: dict[str, str], postgres_url: str) -> subprocess.Popen:
+    """A one-job grid whose accuracy cell trains far longer than the test waits."""
+    spec = _spec(tmp_path, name, accuracy={**ACCURACY, "steps": 2000, "seeds": [0]}, measure=["params"],
+                 only={"params": ["sra"], "accuracy": ["sra"]})
+    return _cli("--grid", str(spec), "--storage", postgres_url, "--slurm", "1", "--threads", "1",
+                "--results-dir", str(tmp_path / "results"), env={**slurm_env, "PYTHONPATH": str(ROOT)})
+
+
+def test_when_every_job_ended_with_cells_left_it_says_so_and_exits_1(slurm_env, postgres_url, tmp_path):
+    grid = _long_grid(tmp_path, "gone", slurm_env, postgres_url)
+    try:
+        array = _submitted(grid)
+        subprocess.run(["scancel", array], env=slurm_env, check=True)
+        _, err = grid.communicate(timeout=60)
+    finally:
+        if grid.poll() is None:
+            grid.kill()
+    assert grid.returncode == 1, err
+    assert f"every job of array {array} has ended with cells left; re-run the same command" in err
+    assert "not finished (re-run the same command to resume)" in err
+
+
+def test_ctrl_c_leaves_the_jobs_running_and_says_how_to_follow_and_cancel(slurm_env, postgres_url, tmp_path):
+    spec = tmp_path / "ci.yaml"
+    grid = _long_grid(tmp_path, "ci", slurm_env, postgres_url)
+    try:
+        array = _submitted(grid)
+        grid.send_signal(signal.SIGINT)
+        _, err = grid.communicate(timeout=60)
+    finally:
+        if grid.poll() is None:
+            grid.kill()
+    assert grid.returncode == 130, err
+    assert f"the SLURM jobs of array {array} keep running" in err and f"cancel: scancel {array}" in err
+    assert f"--status {spec} --storage postgresql://postgres@127.0.0.1" in err
+    alive = subprocess.run(["squeue", "-h", "-j", array, "-o", "%T"], env=slurm_env, capture_output=True, text=True)
+    assert alive.stdout.split() and set(alive.stdout.split()) <= {"PENDING", "RUNNING", "CONFIGURING"}
+    subprocess.run(["scancel", array], env=slurm_env, check=True)

@@ -16,7 +16,7 @@ from pvtlab.errors import UserInputError
 
 from .cells import Grid, expand
 from .heartbeat import GRACE_S
-from .slurm.options import SlurmOptions, check_storage, resolve
+from .slurm.options import SlurmOptions, check_storage, check_tools, resolve
 from .spec import read_spec
 from .storage import StorageSpec, parse_storage
 
@@ -99,6 +99,8 @@ def plan(opts: Options) -> Plan:
         slurm_plan = Plan(grid=grid, results_dir=results_dir, storage=storage, threads=threads,
                           timed_threads=threads, slurm=resources)
         check_storage(storage)
+        if not opts.dry_run:  # a dry run submits nothing
+            check_tools()
         return slurm_plan
     workers = 1 if opts.worker else opts.workers
     threads = opts.threads if opts.threads is not None else max(1, available_cpus() // workers)

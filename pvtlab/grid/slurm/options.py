@@ -7,7 +7,9 @@ Left out, a resource is not asked for and the cluster's default applies (SLURM's
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import shutil
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -70,6 +72,15 @@ def resolve(flags: dict[str, Any], block: dict[str, Any], device: str) -> SlurmO
     if device == "cuda" and merged.get("gpus_per_task") is None:
         merged["gpus_per_task"] = 1
     return SlurmOptions(**merged)
+
+
+def check_tools() -> None:
+    """submitit installed and ``sbatch`` on PATH (a SLURM login node), before anything is written."""
+    if importlib.util.find_spec("submitit") is None:
+        raise UserInputError('--slurm needs submitit, which is not installed; pip install -e ".[slurm]"')
+    if shutil.which("sbatch") is None:
+        raise UserInputError("--slurm needs sbatch, which is not on PATH; run on a machine that submits SLURM jobs "
+                             "(a login node)")
 
 
 def check_storage(where: StorageSpec) -> None:

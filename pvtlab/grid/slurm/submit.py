@@ -33,10 +33,7 @@ JOBS_CHECK_S = 5.0
 
 def submit(the_plan: Plan, opts: Options, resources: SlurmOptions, err: TextIO) -> str:
     """Submit ``opts.slurm`` workers as one job array; returns the array's job id."""
-    try:
-        import submitit
-    except ImportError:
-        raise UserInputError('--slurm needs submitit, which is not installed; pip install -e ".[slurm]"') from None
+    import submitit  # plan.py checked it is installed
     folder = the_plan.results_dir.resolve() / SUBMIT_DIR
     executor = submitit.SlurmExecutor(folder=folder / "%j")
     # time=None: no --time, the partition's default limit (submitit's own default would be 5 minutes). The warning
@@ -75,9 +72,10 @@ def run_slurm(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile,
               estimate_s: float, err: TextIO) -> int:
     """Submit the workers, then show progress until no cell is left (0), the jobs all ended (1) or Ctrl-C (130)."""
     array = submit(the_plan, opts, the_plan.slurm or SlurmOptions(), err)
-    bar = Progress(len(the_plan.grid.cells), start, estimate_s=estimate_s, stream=err)
-    checked = time.monotonic()
-    try:
+    bar = None
+    try:  # from here on, Ctrl-C leaves the jobs running
+        bar = Progress(len(the_plan.grid.cells), start, estimate_s=estimate_s, stream=err)
+        checked = time.monotonic()
         while True:
             time.sleep(opts.poll_s)
             retrying(queue.requeue_dead)
@@ -92,7 +90,8 @@ def run_slurm(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile,
                           f"submit fresh workers for them", file=err, flush=True)
                     return 1
     except KeyboardInterrupt:
-        bar.close()
+        if bar is not None:
+            bar.close()
         _say_left_running(the_plan, opts, array, err)
         return EXIT_INTERRUPTED
     bar.close()
