@@ -7,6 +7,7 @@ DataFrame over configs, sizes and groups.
 from pvtlab.columns import COMPLEXITY_GROUPS
 
 from .analytic import AnalyticCount, analytic_count
+from .block import measure_block
 from .crossover import lsra_crossover
 from .flops import FlopCount, UncountedOpError, count_flops
 from .matmul_peak import achieved_flops, matmul_peak_flops, mfu
@@ -21,5 +22,5 @@ from .timing import TimingResult, latency_percentiles, measure_throughput, time_
 __all__ = ["AnalyticCount", "COMPLEXITY_GROUPS", "DEFAULT_BATCH", "FlopCount", "GROUP_COLUMNS", "PROVENANCE_COLUMNS",
            "ParamCount", "PeakMemory", "TimingResult", "UncountedOpError", "achieved_flops", "analytic_count",
            "count_flops", "count_params", "detect_sdpa_backend", "latency_percentiles", "lsra_crossover",
-           "matmul_peak_flops", "measure", "measure_throughput", "mfu", "peak_memory", "provenance",
+           "matmul_peak_flops", "measure", "measure_block", "measure_throughput", "mfu", "peak_memory", "provenance",
            "sdpa_backend_from_ops", "sweep", "time_step"]
