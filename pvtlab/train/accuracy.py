@@ -1,7 +1,7 @@
 """One accuracy cell: build the data and the model, train with a fixed seed, score the validation split.
 
 ``run_accuracy`` returns a flat dict whose keys are cells.csv columns (pvtlab/columns.py), so the grid writes it
-as a row as it is. Accuracy from these short runs is a *proxy*: at pvt_nano scale, 64 px and seconds of
+as a row as it is. Accuracy from these short runs is a *proxy*: at pvt_nano scale, 32-48 px and seconds of
 CPU training it ranks variants on the synthetic task; it is not an ImageNet number.
 """
 
