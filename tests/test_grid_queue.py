@@ -210,3 +210,16 @@ def test_public_api_claims_read_well_in_optuna_and_a_late_finish_is_refused(tmp_
     assert {k: trial.user_attrs[k] for k in ("cell_id", "group", "model", "variant")} == {
         "cell_id": again.cell.cell_id, "group": again.cell.group, "model": "pvt_v2_b0",
         "variant": again.cell.variant}
+
+
+def test_a_joining_worker_names_cells_as_the_last_started_spec_does(tmp_path):
+    from pvtlab.grid.join import stored_labels
+
+    cells = _cells([64])
+    queue = _queue("journal", tmp_path, create=True)
+    queue.enqueue(cells, set(), "h")
+    enqueued = stored_labels(queue)  # nothing published: the names each cell was enqueued with
+    assert set(enqueued) == {c.cell_id for c in cells} and enqueued[cells[0].cell_id]["variant"] == cells[0].variant
+    renamed = {cid: {**names, "variant": "renamed"} for cid, names in enqueued.items() if cid != cells[0].cell_id}
+    queue.publish_labels(renamed)  # a later start whose spec renamed the variants and dropped one cell
+    assert stored_labels(_queue("journal", tmp_path)) == renamed

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,17 @@ def _spec(tmp_path: Path, name: str, **extra) -> Path:
     return spec
 
 
+@contextmanager
+def _reaped(proc: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """Kill ``proc`` on the way out if it still runs (a failed assertion must not leave it behind)."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def _cli(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(ROOT / "run_ablation.py"), *args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
@@ -65,7 +78,7 @@ def test_slurm_grid_survives_a_scancelled_job_and_runs_each_cell_once(slurm_env,
     grid = _cli("--grid", str(spec), "--storage", postgres_url, "--slurm", "2", "--slurm-time", "10",
                 "--slurm-mem", "1G", "--threads", "1", "--grace-s", "4", "--results-dir", str(tmp_path / "results"),
                 "--no-report", env=env)
-    try:
+    with _reaped(grid):
         where = parse_storage(postgres_url, tmp_path)
         deadline = time.monotonic() + 60
         while True:  # the study exists once the grid has enqueued its cells
@@ -78,9 +91,6 @@ def test_slurm_grid_survives_a_scancelled_job_and_runs_each_cell_once(slurm_env,
         victim = _held_accuracy_cell(queue)
         subprocess.run(["scancel", victim], env=slurm_env, check=True)
         out, err = grid.communicate(timeout=240)
-    finally:
-        if grid.poll() is None:
-            grid.kill()
     assert grid.returncode in (0, 1), err
     complete = Counter(t.user_attrs["cell_id"] for t in queue.trials() if t.state.name == "COMPLETE")
     if grid.returncode == 1:  # both jobs ended early: the other one may have been scheduled after the scancel
@@ -194,7 +204,7 @@ def test_warning_signal_checkpoints_the_accuracy_cell_and_hands_it_back(postgres
             f"sys.exit(run_job(JobArgs({postgres_url!r}, 'sig', {str(results)!r}, 'cpu', 1, 30)))")
     worker = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with _reaped(worker):
         accuracy_id = next(c.cell_id for c in cells if c.group == "accuracy")
         checkpoint = results / "checkpoints" / f"{accuracy_id}.pt"
         deadline = time.monotonic() + 90
@@ -203,9 +213,6 @@ def test_warning_signal_checkpoints_the_accuracy_cell_and_hands_it_back(postgres
             time.sleep(0.1)
         worker.send_signal(signal.SIGUSR1)
         out, err = worker.communicate(timeout=60)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
     assert worker.returncode == 130, err
     stopped = re.search(r"interrupted \(checkpointed at step (\d+) of 400 and stopped on request\); the cell in "
                         r"flight went back to the queue", err)
@@ -235,13 +242,10 @@ def _long_grid(tmp_path: Path, name: str, slurm_env: dict[str, str], postgres_ur
 
 def test_when_every_job_ended_with_cells_left_it_says_so_and_exits_1(slurm_env, postgres_url, tmp_path):
     grid = _long_grid(tmp_path, "gone", slurm_env, postgres_url)
-    try:
+    with _reaped(grid):
         array = _submitted(grid)
         subprocess.run(["scancel", array], env=slurm_env, check=True)
         _, err = grid.communicate(timeout=60)
-    finally:
-        if grid.poll() is None:
-            grid.kill()
     assert grid.returncode == 1, err
     assert f"every job of array {array} has ended with cells left; re-run the same command" in err
     assert "not finished (re-run the same command to resume)" in err
@@ -250,13 +254,10 @@ def test_when_every_job_ended_with_cells_left_it_says_so_and_exits_1(slurm_env, 
 def test_ctrl_c_leaves_the_jobs_running_and_says_how_to_follow_and_cancel(slurm_env, postgres_url, tmp_path):
     spec = tmp_path / "ci.yaml"
     grid = _long_grid(tmp_path, "ci", slurm_env, postgres_url)
-    try:
+    with _reaped(grid):
         array = _submitted(grid)
         grid.send_signal(signal.SIGINT)
         _, err = grid.communicate(timeout=60)
-    finally:
-        if grid.poll() is None:
-            grid.kill()
     assert grid.returncode == 130, err
     assert f"the SLURM jobs of array {array} keep running" in err and f"cancel: scancel {array}" in err
     assert f"--status {spec} --storage postgresql://postgres@127.0.0.1" in err

@@ -37,7 +37,11 @@ def join(where: StorageSpec, study: str, results_dir: Path, *, threads: int, dev
 
 
 def stored_labels(queue: Queue) -> dict[str, dict[str, Any]]:
-    """Cell id -> the names the cell was enqueued with (its JSON in the storage)."""
+    """Cell id -> its names in the spec the grid was last started with (recorded with the study), else in the
+    cells' own JSON."""
+    published = retrying(queue.labels)
+    if published is not None:
+        return published
     return {cell.cell_id: labels(cell) for cell in retrying(queue.cells).values()}
 
 

@@ -149,6 +149,15 @@ class Queue:
                 added += 1
         return added
 
+    def publish_labels(self, labels: dict[str, dict[str, Any]]) -> None:
+        """Record the names the current spec gives its cells (cell id -> labels) with the study, for workers
+        that join without the spec (a row of a cell the spec no longer has is marked stale)."""
+        self.study.set_user_attr("labels", labels)
+
+    def labels(self) -> dict[str, dict[str, Any]] | None:
+        """What ``publish_labels`` recorded last, or None."""
+        return self.storage.get_study_user_attrs(self.study_id).get("labels")
+
     def cells(self) -> dict[str, Cell]:
         """Cell id -> the cell as enqueued (its JSON, names included): what a worker needs, nothing re-planned."""
         return {trial.user_attrs["cell_id"]: Cell.from_json(trial.user_attrs["cell"])

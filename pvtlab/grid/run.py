@@ -74,6 +74,7 @@ def run_grid(the_plan: Plan, opts: Options, out: TextIO, err: TextIO) -> int:
     retrying(queue.requeue_dead)
     retrying(lambda: queue.enqueue(ordered(grid.cells, the_plan.threads), skip, grid.spec_hash,
                                    retry_failed=opts.retry_failed))
+    retrying(lambda: queue.publish_labels(current_labels(grid)))
     start = counts(grid, queue.states(), rows)
     workers = opts.slurm or opts.workers
     where = "SLURM job(s)" if opts.slurm else "worker(s)"

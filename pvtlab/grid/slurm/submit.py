@@ -31,7 +31,7 @@ SUBMIT_DIR = "slurm"  # under results/<name>/: submitit's scripts and each job's
 JOBS_CHECK_S = 5.0
 
 
-def submit(the_plan: Plan, opts: Options, resources: SlurmOptions, err: TextIO) -> str:
+def submit(the_plan: Plan, opts: Options, resources: SlurmOptions) -> str:
     """Submit ``opts.slurm`` workers as one job array; returns the array's job id."""
     import submitit  # plan.py checked it is installed
     folder = the_plan.results_dir.resolve() / SUBMIT_DIR
@@ -48,11 +48,7 @@ def submit(the_plan: Plan, opts: Options, resources: SlurmOptions, err: TextIO) 
         jobs = executor.map_array(run_job, [args] * opts.slurm)
     except (subprocess.CalledProcessError, submitit.core.utils.FailedJobError, RuntimeError) as exc:
         raise UserInputError(f"sbatch refused the job array: {' '.join(str(exc).split())[:300]}") from None
-    array = str(jobs[0].job_id).split("_")[0]
-    asked = ", ".join(f"{key}={value}" for key, value in resources.given().items()) or "the cluster's defaults"
-    print(f"submitted job array {array}: {opts.slurm} worker(s), each with {asked}; logs: {folder}", file=err,
-          flush=True)
-    return array
+    return str(jobs[0].job_id).split("_")[0]
 
 
 def warning_s(resources: SlurmOptions) -> int:
@@ -71,9 +67,13 @@ def jobs_alive(array: str) -> bool:
 def run_slurm(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile, start: Counts,
               estimate_s: float, err: TextIO) -> int:
     """Submit the workers, then show progress until no cell is left (0), the jobs all ended (1) or Ctrl-C (130)."""
-    array = submit(the_plan, opts, the_plan.slurm or SlurmOptions(), err)
+    resources = the_plan.slurm or SlurmOptions()
+    array = submit(the_plan, opts, resources)
     bar = None
     try:  # from here on, Ctrl-C leaves the jobs running
+        asked = ", ".join(f"{key}={value}" for key, value in resources.given().items()) or "the cluster's defaults"
+        print(f"submitted job array {array}: {opts.slurm} worker(s), each with {asked}; logs: "
+              f"{the_plan.results_dir.resolve() / SUBMIT_DIR}", file=err, flush=True)
         bar = Progress(len(the_plan.grid.cells), start, estimate_s=estimate_s, stream=err)
         checked = time.monotonic()
         while True:
