@@ -58,6 +58,9 @@ GRID: dict[str, Column] = {
     "settings_json": Column("str", "", "measurement settings of the cell as JSON (device, epochs, options)"),
     "data_json": Column("str", "", "data spec of an accuracy cell as JSON"),
     "workers": Column("int", "", "local worker processes of the run that measured the cell"),
+    "slurm_job_id": Column("str", "", "SLURM job that ran the cell, `ARRAYJOB_TASK` for a task of a job array "
+                                      "(`--slurm N`); empty outside SLURM"),
+    "slurm_node": Column("str", "", "SLURM node the cell ran on; empty outside SLURM"),
 }
 
 P, F, M, T, A = ("params",), ("flops",), ("memory",), ("throughput",), ("accuracy",)
@@ -168,9 +171,6 @@ PROVENANCE: dict[str, Column] = {
     "pvtlab_version": Column("str", "", "pvtlab version"),
     "git_commit": Column("str", "", "git commit of the code that ran the cell"),
     "worker": Column("str", "", "worker that ran the cell (host and process)"),
-    "slurm_job_id": Column("str", "", "SLURM job that ran the cell, `ARRAYJOB_TASK` for a task of a job array "
-                                      "(`--slurm N`); empty outside SLURM"),
-    "slurm_node": Column("str", "", "SLURM node the cell ran on; empty outside SLURM"),
     "started_at": Column("datetime", "", "when the cell started (ISO 8601, UTC)"),
     "finished_at": Column("datetime", "", "when the cell finished (ISO 8601, UTC)"),
     "wall_s": Column("float", "s", "wall time of the cell"),

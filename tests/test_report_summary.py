@@ -81,7 +81,7 @@ def test_summary_opens_with_one_verdict_line_per_change_and_the_paper_beside_the
     assert [line.split("**")[1] for line in lines[2:5]] == ["OPE", "CFFN", "LSRA"]
     assert "top-1 on synthetic: **helps** (+3.6 ± 0.25 pp, n=3, @64 px)" in lines[2]
     assert "compute: **hurts**" in lines[2] and "parameters: **helps**" in lines[4]
-    assert "position and cross-patch structure" in text  # what the synthetic task can and cannot show
+    assert "position and cross-patch structure" in text.lower()  # what the synthetic task can and cannot show
     path = [line for line in lines if line.startswith("| ") and line[2].isdigit()]
     assert [row.split(" | ")[2] for row in path] == ["79.8", "81.1", "82.0", "82.1"]
 

@@ -72,15 +72,9 @@ def _parse(text: object) -> dict[int, float]:
     return out
 
 
-# Used until pvtlab.data.spec.TASK_NOTES names the task (its entries win).
-FALLBACK_NOTES = {"synthetic": ("absolute position and structure across patch borders (where a marker sits, which "
-                                "of two distant squares is left, lines that zigzag at patch borders)",
-                                "how a change does on natural images: the task is built so that OPE and CFFN have "
-                                "position and cross-patch structure to win, by construction")}
-
-
 def task_notes() -> dict[str, tuple[str, str]]:
-    """Task name -> (what it probes, what it cannot tell), from ``pvtlab.data.spec.TASK_NOTES`` when it exists."""
-    from pvtlab.data import spec
+    """Task name -> (what it probes, what it cannot tell): ``pvtlab.data.spec.TASK_NOTES``, where each data
+    source says what it can show."""
+    from pvtlab.data.spec import TASK_NOTES
 
-    return FALLBACK_NOTES | dict(getattr(spec, "TASK_NOTES", {}))
+    return dict(TASK_NOTES)
