@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from pvtlab.report.speed import UNRESOLVED, factorial_effects, noise_floor, pair_ratio, path_deltas, speed_tables
+from pvtlab.report.summary import speed_items
 from pvtlab.report.table import markdown
 from pvtlab.toggles import TOGGLES
 
@@ -74,3 +75,13 @@ def test_a_pair_timed_in_one_block_gives_its_paired_ratio_and_none_elsewhere():
     est = pair_ratio(rows(), sra, lsra, 224)
     assert est.ratio == pytest.approx(1.2) and est.log_lo > 0
     assert pair_ratio(rows(), sra, lsra, 384) is None and pair_ratio(rows(), sra, {"name": "x"}, 224) is None
+
+
+def test_the_summary_judges_speed_by_the_paired_ci():
+    items = {name: {what: (change, verdict) for what, change, verdict in entries}
+             for name, entries in speed_items(rows()).items()}
+    assert set(items) == {"OPE", "CFFN", "LSRA"}  # interactions stay in the speed section's table
+    assert items["LSRA"]["inference speed @224 px"] == ("+20.0 %, CI +20.0 to +20.0 %", "helps")
+    assert items["OPE"]["training speed @224 px"][1] == "hurts"
+    assert items["CFFN"]["inference speed @224 px"][1] == "cannot tell"  # CI [0, 0] holds no difference
+    assert speed_items(rows().drop(columns=["timing_block"])) == {}

@@ -47,6 +47,8 @@ def log_rounds(row: pd.Series, kind: str) -> np.ndarray:
 def blocks(rows: pd.DataFrame) -> Iterator[tuple[int, pd.DataFrame]]:
     """(resolution, rows of one timing block), by resolution."""
     timed = timed_rows(rows)
+    if timed.empty:
+        return
     for block, members in sorted(timed.groupby("timing_block"), key=lambda kv: int(kv[1]["resolution"].iloc[0])):
         yield int(members["resolution"].iloc[0]), members
 

@@ -10,23 +10,29 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import pandas as pd
+
 from pvtlab.report import verdict
 from pvtlab.report.catalog import Catalog, Member, Metric
 from pvtlab.report.changes import AccuracyChange, step_changes, toggle_changes
 from pvtlab.report.complexity import metric_words
 from pvtlab.report.effects import EffectSet
 from pvtlab.report.paper import TABLE6_NOTE, table6_top1
+from pvtlab.report.speed import factorial_effects
 from pvtlab.report.tasks import task_notes
 from pvtlab.toggles import TOGGLES
 
-# Costs the summary names (the tables hold the rest), in this order.
-SUMMARY_COSTS = ("params_m", "gmacs", "peak_mem_over_idle_mib", "infer_img_per_s_median", "train_img_per_s_median")
+# Costs the summary names (the tables hold the rest), in this order; speed follows from the paired timing blocks.
+SUMMARY_COSTS = ("params_m", "gmacs", "peak_mem_over_idle_mib")
+SUMMARY_SPEED = {"infer": "inference speed", "train": "training speed"}
 
 
 def summary_section(catalog: Catalog, sets: list[EffectSet]) -> str:
     """Markdown: the answer per change, the verdict rules, the task caveats and the path beside Table 6."""
     per_task = {task: toggle_changes(catalog, task) for task in catalog.tasks}
     costs = cost_items(sets)
+    for name, items in speed_items(catalog.rows).items():
+        costs.setdefault(name, []).extend(items)
     lines = ["## The answer: what each change buys", ""]
     if any(per_task.values()) or costs:
         for toggle, (old, new, name) in TOGGLES.items():
@@ -79,6 +85,26 @@ def cost_items(sets: list[EffectSet]) -> dict[str, list[tuple[str, str, str]]]:
                 f", range {min(estimates):+.1f} to {max(estimates):+.1f} %"
             change = f"{relative:+.1f} %{spread}" if not math.isnan(relative) else "n/a"
             out.setdefault(r["improvement"], []).append((what, change, verdict.cost(s.column, estimates)))
+    return out
+
+
+def speed_items(rows: pd.DataFrame) -> dict[str, list[tuple[str, str, str]]]:
+    """Improvement name -> (what, change, verdict) per resolution for inference and training speed: main effects
+    paired by round in the timing blocks (first factorial model), with their 95% CI."""
+    effects = factorial_effects(rows)
+    if effects.empty:
+        return {}
+    mine = effects[(effects["model"] == effects["model"].iloc[0]) & effects["kind"].isin(list(SUMMARY_SPEED))]
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for kind, what in SUMMARY_SPEED.items():
+        for r in mine[mine["kind"] == kind].sort_values("resolution").to_dict("records"):
+            name = str(r["term"]).split(":")[0]
+            if " x " in name:
+                continue  # interactions: the speed section's table
+            change = (f"{r['change_pct']:+.1f} %, CI {r['ci95_lo_pct']:+.1f} to {r['ci95_hi_pct']:+.1f} %"
+                      if not math.isnan(r["change_pct"]) else "n/a")
+            out.setdefault(name, []).append((f"{what} @{r['resolution']} px", change,
+                                             verdict.paired(r["ci95_lo_pct"], r["ci95_hi_pct"], +1)))
     return out
 
 

@@ -5,7 +5,8 @@ follows the same rule and no sentence claims more than its interval supports.
   on the bad side, **cannot tell** when the CI includes 0 or there is no CI (one seed).
 - A counted cost (params, GMACs): deterministic, so the sign is exact: helps / hurts, or **no change** when it
   moves by less than ``EXACT_TOLERANCE_PCT``.
-- A measured cost without a CI (memory, speed: one median per cell): helps / hurts only when every estimate over
+- A speed change paired by round (``paired``): helps / hurts when its 95% CI excludes 0.
+- A measured cost without a CI (memory: one peak per cell): helps / hurts only when every estimate over
   the other toggles' settings moves the same way by more than ``MEASURED_NOISE_PCT``; else cannot tell.
 - A change measured from a variant near chance, or onto one at the ceiling, is no improvement claim: see
   ``near_chance`` and ``at_ceiling``.
@@ -67,6 +68,13 @@ def cost(column: str, relative_estimates_pct: Sequence[float]) -> str:
     return measured(relative_estimates_pct, better)
 
 
+def paired(lo_pct: float, hi_pct: float, better: int) -> str:
+    """Verdict of a speed change paired by round: its 95% CI (in % change) must exclude 0."""
+    if math.isnan(lo_pct) or math.isnan(hi_pct) or lo_pct <= 0 <= hi_pct:
+        return CANNOT_TELL
+    return HELPS if lo_pct * better > 0 else HURTS
+
+
 def near_chance(top1_pct: float, chance_pct: float | None) -> bool:
     """True when a mean top-1 sits within ``NEAR_CHANCE_FRACTION`` of the room above chance: it did not learn."""
     if chance_pct is None or math.isnan(top1_pct):
@@ -91,6 +99,7 @@ def qualified(verdict: str, before_pct: float, after_pct: float, chance_pct: flo
 
 RULES = ("Verdicts: **helps** / **hurts** = the 95% CI over seeds excludes 0 on the good / bad side; **cannot "
          "tell** = it includes 0. Params and GMACs are counted, so their sign is exact (**no change** below "
-         f"{EXACT_TOLERANCE_PCT:g} %). Measured memory and speed carry no CI: helps / hurts only when the change "
-         f"exceeds {MEASURED_NOISE_PCT:g} % the same way at every setting of the other toggles. A change from a "
+         f"{EXACT_TOLERANCE_PCT:g} %). Speed is paired by round (interleaved timing): helps / hurts = its 95% CI "
+         "excludes 0. Measured memory carries no CI: helps / hurts only when the change exceeds "
+         f"{MEASURED_NOISE_PCT:g} % the same way at every setting of the other toggles. A change from a "
          f"variant near chance (within {NEAR_CHANCE_FRACTION:.0%} of the room above it) is not an improvement claim.")
