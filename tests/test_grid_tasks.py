@@ -69,3 +69,16 @@ def test_every_data_name_says_what_it_probes_and_what_it_cannot_tell():
     for probes, cannot in TASK_NOTES.values():
         assert probes.endswith(".") and cannot.endswith(".") and probes != cannot
     assert "OPE" in TASK_NOTES["synthetic"][0]
+
+
+def test_the_estimate_counts_each_task_its_own_training_images_and_test_sizes():
+    from pvtlab.grid.estimate import extra_test_work, train_images
+
+    shapes, scans = (next(c for c in accuracy_cells(TWO) if c.task == task) for task in ("shapes", "scans"))
+    assert train_images(scans) == 10 * 64 and train_images(shapes) == 2 * 2048  # steps x batch; epochs x images
+    digits = accuracy_cells({"data": {"name": "digits"}, "image_size": 32, "epochs": 1, "seeds": [0]})[0]
+    from pvtlab.data.digits import build_digits
+
+    assert train_images(digits) == len(build_digits(8)[0]) == 1438  # the 80 % training split of the 1,797 scans
+    alone = accuracy_cells({"data": {"name": "digits"}, "image_size": 32, "eval_sizes": [32], "seeds": [0]})[0]
+    assert extra_test_work(alone) == 0 < extra_test_work(digits)

@@ -30,7 +30,9 @@ COEFFICIENTS: dict[str, tuple[float, float]] = {
     "accuracy": (3.0, 0.0),
 }
 ACCURACY_S_PER_IMAGE_GMAC = 0.20  # forward + backward + optimizer, per training image
-TRAIN_IMAGES = {"cifar10": 50000, "cifar100": 50000}
+TRAIN_IMAGES = {"cifar10": 50000, "cifar100": 50000, "digits": 1438}
+VAL_IMAGES = {"digits": 359, "cifar10": 10000, "cifar100": 10000}  # validation images scored at each test size
+FORWARD_SHARE = 1 / 3  # a forward pass (scoring) as a share of a training step (forward + backward + optimizer)
 UNKNOWN_TRAIN_IMAGES = 10000  # an image folder whose size the spec does not say
 
 
@@ -53,6 +55,19 @@ def train_images(cell: Cell) -> int:
     return size * int(recipe["epochs"])
 
 
+def extra_test_work(cell: Cell) -> float:
+    """GMACs x images of scoring the validation split at the test sizes other than the training size."""
+    data = cell.data or {}
+    if data.get("name") == "synthetic":
+        from pvtlab.data import SYNTHETIC_DEFAULTS
+
+        images = int(data.get("num_val", SYNTHETIC_DEFAULTS["num_val"]))
+    else:
+        images = VAL_IMAGES.get(str(data.get("name")), UNKNOWN_TRAIN_IMAGES // 4)
+    sizes = [s for s in cell.settings.get("eval_sizes") or () if s != cell.resolution]
+    return sum(analytic_count(cell.pvt_config(), s).macs / 1e9 for s in sizes) * images * FORWARD_SHARE
+
+
 def seconds(cell: Cell, threads: int = 1) -> float:
     """Estimated wall seconds of one cell on ``threads`` CPU threads (a paired block: one process for its arms
     and the A/A arm)."""
@@ -62,7 +77,7 @@ def seconds(cell: Cell, threads: int = 1) -> float:
     fixed, per_gmac = COEFFICIENTS[cell.group]
     work = gmacs(cell)
     if cell.group == "accuracy":
-        variable = ACCURACY_S_PER_IMAGE_GMAC * work * train_images(cell)
+        variable = ACCURACY_S_PER_IMAGE_GMAC * (work * train_images(cell) + extra_test_work(cell))
     elif cell.group == "throughput":
         fixed += 2 * float(cell.settings["time_budget_s"])  # spent whatever the threads
         variable = per_gmac * work * int(cell.settings["batch_size"])
