@@ -8,7 +8,8 @@ processes; results.py keeps cells.csv in step with the storage; plan.py, run.py,
 the ``run_ablation.py`` front door.
 """
 
-from .cells import Cell, Grid, expand
+from .cell import Cell
+from .cells import Grid, expand
 from .spec import Spec, parse_spec, read_spec
 
 __all__ = ["Cell", "Grid", "Spec", "expand", "parse_spec", "read_spec"]

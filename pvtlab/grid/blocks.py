@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from typing import Any
 
-from .cells import TIMED_GROUPS, Cell, canonical_json, cell_id_of
+from .cell import TIMED_GROUPS, Cell, canonical_json, cell_id_of
 from .spec import Spec, bad
 from .variants import _factorial_combos
 

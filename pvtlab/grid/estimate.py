@@ -15,7 +15,7 @@ from typing import TextIO
 
 from pvtlab.measure.analytic import analytic_count
 
-from .cells import RESOLVED_RECIPE, Cell
+from .cell import RESOLVED_RECIPE, Cell
 from .plan import Options, Plan
 from .progress import duration
 from .results import ResultsFile

@@ -52,7 +52,7 @@ from optuna.trial import FrozenTrial, TrialState
 from pvtlab.errors import UserInputError
 from pvtlab.measure.provenance import worker_name
 
-from .cells import Cell
+from .cell import Cell
 from .heartbeat import Beat, Requeue, beat_once, fail_stale, quiet
 from .hostlock import file_lock
 from .slurm.env import slurm_job

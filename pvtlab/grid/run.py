@@ -19,7 +19,7 @@ from pvtlab.errors import UserInputError
 from pvtlab.files import write_text_atomic
 from pvtlab.layout import GRID_FILE, SPEC_COPY
 
-from .cells import Cell
+from .cell import Cell
 from .estimate import dry_run, ordered, wall_time
 from .local import run_inline, run_spawned
 from .plan import Options, Plan, plan

@@ -17,7 +17,7 @@ from optuna.trial import FrozenTrial
 from pvtlab.columns import GROUPS
 from pvtlab.errors import UserInputError
 
-from .cells import Cell
+from .cell import Cell
 from .progress import duration
 from .queue import DONE, FAILED_STATE, RUNNING, WAITING, Queue, deciding_trials, state_of
 from .spec import read_spec

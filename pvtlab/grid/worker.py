@@ -27,7 +27,8 @@ from pvtlab.layout import CHECKPOINTS_DIR
 from pvtlab.measure.provenance import worker_name
 
 from .blocks import arm_id, block_settings
-from .cells import RESOLVED_RECIPE, Cell, Grid, canonical_json
+from .cell import RESOLVED_RECIPE, Cell, canonical_json
+from .cells import Grid
 from .hostlock import cell_slot
 from .plan import Options, Plan
 from .queue import Claim, Queue

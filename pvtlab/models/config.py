@@ -9,7 +9,7 @@ one another: each toggle selects its own submodules when the model is built (see
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 PatchEmbedKind = Literal["non_overlap", "overlap"]

@@ -9,7 +9,7 @@ from torch import nn
 
 from .config import NUM_STAGES, PVTConfig
 from .factory import DeviceLike
-from .pvt import PyramidVisionTransformer, build_model
+from .pvt import build_model
 
 PresetFn = Callable[..., PVTConfig]
 _PRESETS: dict[str, PresetFn] = {}
