@@ -57,8 +57,9 @@ def test_load_structure_reads_grid_json_and_none_without(tmp_path: Path):
     assert load_structure(tmp_path) is None
     (tmp_path / "grid.json").write_text(json.dumps({"structure": structure()}))
     loaded = load_structure(tmp_path)
-    assert loaded is not None and loaded.step(1, "pvt_v1_small")["setting"] == "+ OPE"
-    assert loaded.step(9, "pvt_v1_small") is None
+    assert loaded is not None and loaded.step(1, "pvt_v1_small", 0)["setting"] == "+ OPE"
+    assert loaded.step(9, "pvt_v1_small", 8) is None
+    assert loaded.step(2, "pvt_v2_b2", 0) is None  # named against step 1: rows without step 1 name it anew
 
 
 def test_from_rows_reads_the_aliases_column():
@@ -73,7 +74,7 @@ def test_the_catalog_takes_path_settings_and_names_from_the_structure(tmp_path: 
     step = next(m for steps in plain.paths.values() for m in steps if m.step == 1)
     model = step.model
     path = [{"models": {}}, {"models": {model: {"setting": "+ from grid", "trained_setting": "+ t",
-                                                "paper": "P", "trained_paper": "T"}}}]
+                                                "paper": "P", "trained_paper": "T", "before": 0}}}]
     extra = {str(rows["cell_id"].iloc[0]): [(str(rows["model"].iloc[0]), "another_name")]}
     told = Catalog(rows, Structure(aliases=extra, path=path))
     member = next(m for steps in told.paths.values() for m in steps if m.step == 1)

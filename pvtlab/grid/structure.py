@@ -50,8 +50,8 @@ def _factorial(grid: Grid) -> dict[str, Any]:
 
 
 def _path(names: tuple[str, ...], entries: list[Architecture]) -> list[dict[str, Any]]:
-    """Path steps in order, per model: the setting against the step before (on the same model when a step is
-    built on several) and the paper model, both for the full-size config and for a trained proxy (style only)."""
+    """Path steps in order, per model: the setting against the step before (``before``: on the same model when a
+    step is built on several) and the paper model, both for the full-size config and for a trained proxy."""
     steps = [[e for e in entries if e.variant == name] for name in names]
     per_model = any(len(found) > 1 for found in steps)
     out = []
@@ -59,16 +59,18 @@ def _path(names: tuple[str, ...], entries: list[Architecture]) -> list[dict[str,
         models = {}
         for entry in found:
             before = _before(steps[:index], entry.model if per_model else None)
-            models[entry.model] = _step(entry, before)
+            models[entry.model] = {"before": before[0] if before else None,
+                                   **_step(entry, before[1] if before else None)}
         out.append({"step": index, "variant": names[index], "models": models})
     return out
 
 
-def _before(earlier: list[list[Architecture]], model: str | None) -> Architecture | None:
-    for found in reversed(earlier):
-        match = [e for e in found if model is None or e.model == model]
+def _before(earlier: list[list[Architecture]], model: str | None) -> tuple[int, Architecture] | None:
+    """The step before (its index and entry): the last earlier one, on ``model`` unless it is None."""
+    for index in reversed(range(len(earlier))):
+        match = [e for e in earlier[index] if model is None or e.model == model]
         if match:
-            return match[0]
+            return index, match[0]
     return None
 
 

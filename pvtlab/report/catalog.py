@@ -164,7 +164,7 @@ class Catalog:
         line = self._line_at(positions)
         acc = _one_variant(self, positions[self._acc[positions]])
         variant = line.name if line else str(self._col["variant"][acc[0]])
-        known = self.structure.step(step, owner)
+        known = self.structure.step(step, owner, previous.step if previous else None)
         if known:
             setting, paper = (known["setting"], known["paper"]) if line else (known["trained_setting"],
                                                                                 known["trained_paper"])

@@ -29,11 +29,11 @@ class Structure:
         """The other variant names on ``model`` of the cells ``cell_ids``, in cell then alias order."""
         return [variant for cid in cell_ids for m, variant in self.aliases.get(cid, ()) if m == model]
 
-    def step(self, step: int, model: str) -> dict[str, str] | None:
-        """Path step ``step`` on ``model``: setting, trained_setting, paper, trained_paper; None when unknown."""
-        if step >= len(self.path):
-            return None
-        return self.path[step]["models"].get(model)
+    def step(self, step: int, model: str, before: int | None) -> dict[str, Any] | None:
+        """Path step ``step`` on ``model`` named against step ``before``: setting, trained_setting, paper,
+        trained_paper; None when unknown, or when the grid named it against another step (one without rows)."""
+        found = self.path[step]["models"].get(model) if step < len(self.path) else None
+        return found if found and found.get("before") == before else None
 
 
 def load_structure(folder: str | Path) -> Structure | None:
