@@ -1,7 +1,7 @@
 """The ``Catalog`` of one report: the grid's architectures, its path, its factorials and their accuracy rows.
 
-Built once per report from the current rows (``load.current``) and passed to every table and plot, so the
-grid's structure is worked out in one place, once.
+Built once per report from the current rows (``load.current``) and the structure the grid wrote to grid.json
+(``structure.load_structure``), and passed to every table and plot, so they are joined in one place, once.
 
 An architecture (a ``Line``) is identified by its resolved config (``config_json``), not by its name: the grid
 runs a measurement asked for twice only once and keeps the first name, so one architecture can carry different
@@ -101,7 +101,7 @@ class Catalog:
 
     def __post_init__(self) -> None:
         rows = self.rows.reset_index(drop=True)
-        self.structure = self.structure or from_rows(rows)
+        self._structure: Structure = self.structure or from_rows(rows)
         curves = rows["val_curve"].map(parse_curve)
         rows[EFFICIENCY] = [sample_efficiency(c) if c is not None else math.nan for c in curves]
         rows = rows.assign(**by_resolution(rows))
@@ -133,7 +133,7 @@ class Catalog:
     def _display_name(self, rows: pd.DataFrame, model: str) -> str:
         """All names the rows give this architecture on ``model``, factorial names first: "a/b/c = v1_small"."""
         names = list(dict.fromkeys(rows.sort_values("in_factorial", ascending=False, kind="stable")["variant"]))
-        names += [n for n in self.structure.other_names(list(map(str, rows["cell_id"])), model) if n not in names]
+        names += [n for n in self._structure.other_names(list(map(str, rows["cell_id"])), model) if n not in names]
         return " = ".join(map(str, dict.fromkeys(names)))
 
     def _line_at(self, positions: np.ndarray) -> Line | None:
@@ -164,7 +164,7 @@ class Catalog:
         line = self._line_at(positions)
         acc = _one_variant(self, positions[self._acc[positions]])
         variant = line.name if line else str(self._col["variant"][acc[0]])
-        known = self.structure.step(step, owner, previous.step if previous else None)
+        known = self._structure.step(step, owner, previous.step if previous else None)
         if known:
             setting, paper = (known["setting"], known["paper"]) if line else (known["trained_setting"],
                                                                                 known["trained_paper"])
