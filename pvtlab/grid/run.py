@@ -28,6 +28,7 @@ from .queue import Queue
 from .results import ResultsFile
 from .slurm.submit import run_slurm
 from .storage import open_storage, retrying
+from .structure import grid_structure
 from .worker import EXIT_INTERRUPTED, plan_runner, current_labels, work
 
 
@@ -111,7 +112,7 @@ def _note_spec_change(the_plan: Plan, opts: Options, queue: Queue, results: Resu
     (folder / SPEC_COPY).write_text(Path(opts.spec_path).read_text())
     _write_json(info_path, {**previous, "study": grid.spec.name, "spec_hash": grid.spec_hash,
                             "spec_path": str(opts.spec_path), "cells": len(grid.cells), "device": opts.device,
-                            "storage": the_plan.storage.description})
+                            "storage": the_plan.storage.description, "structure": grid_structure(grid)})
 
 
 def _finish(the_plan: Plan, opts: Options, queue: Queue, results: ResultsFile, started: float | None,

@@ -8,7 +8,6 @@ naming the key, the value and what is allowed, never a half-run grid. Checks tha
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from pvtlab.columns import COMPLEXITY_GROUPS
 from pvtlab.errors import UserInputError, did_you_mean
 from pvtlab.train.recipe import RECIPES
 
+from .schema import Rule, bad, check, check_scalars, is_int, of_type, one_of, positive_int, positive_number
 from .slurm.options import check_slurm_block
 
 TOP_KEYS = ("name", "description", "models", "factorial", "variants", "path", "resolutions", "measure",
@@ -70,12 +70,6 @@ class Spec:
     accuracy: tuple[AccuracySpec, ...] = ()  # one per task; () when the spec trains nothing
     slurm: dict[str, Any] = field(default_factory=dict)  # resources per worker job with --slurm (slurm/options.py)
     ref_variant: str | None = None  # what timed ratios divide by (default: blocks.py picks; checked there)
-
-
-def bad(where: str, key: str, value: Any, allowed: str, choices: Iterable[Any] = ()) -> UserInputError:
-    """The one error shape every check uses: where, which key, which value, what is allowed (and, given the
-    ``choices``, the one ``value`` was probably meant to be)."""
-    return UserInputError(f"{where}: {key}={value!r} is not allowed; {allowed}{did_you_mean(value, choices)}")
 
 
 def read_spec(path: str | Path) -> Spec:
@@ -194,17 +188,13 @@ def _variants(value: Any, where: str) -> dict[str, dict[str, Any]]:
     return variants
 
 
-def _positive_int(value: Any, key: str, where: str, allowed: str = "give a positive integer") -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise bad(where, key, value, allowed)
-    return value
-
-
 def _size_list(value: Any, key: str, where: str) -> tuple[int, ...]:
     if not isinstance(value, list) or not value:
         raise bad(where, key, value, "give a non-empty list of input sizes in pixels")
-    sizes = tuple(_positive_int(v, key, where, "every input size must be a positive integer (pixels)")
-                  for v in value)
+    for size in value:
+        if not (is_int(size) and size >= 1):
+            raise bad(where, key, size, "every input size must be a positive integer (pixels)")
+    sizes = tuple(value)
     if len(set(sizes)) != len(sizes):
         raise bad(where, key, list(sizes), "list each size once")
     return sizes
@@ -247,9 +237,7 @@ def _measure_options(value: Any, measure: tuple[str, ...], where: str) -> dict[s
                       measure)
         if not isinstance(opts, dict):
             raise bad(where, f"measure_options.{group}", opts, "give a mapping of option -> value")
-        for key, item in opts.items():
-            if not isinstance(item, (str, int, float, bool)) and item is not None:
-                raise bad(where, f"measure_options.{group}.{key}", item, "values must be plain scalars")
+        check_scalars(opts, where, f"measure_options.{group}")
         options[group] = dict(opts)
     return options
 
@@ -311,6 +299,18 @@ def _task_over(shared: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+# Each accuracy key's rule, in the order they are checked (the "epochs or steps" check falls between the two).
+_ACCURACY_SIZE_RULES = {"model": of_type(str, "give a preset name", optional=False),
+                        "image_size": positive_int("give a positive integer (pixels)", optional=False)}
+_ACCURACY_RULES: dict[str, Rule] = {
+    "steps": positive_int("give a positive integer (optimizer steps)"),
+    "epochs": positive_int(),
+    "recipe": one_of(RECIPES),
+    "nproc_per_node": positive_int("give an integer >= 1 (processes)"),
+    "checkpoint_every_s": positive_number("give a number of seconds > 0"),
+    "options": of_type(dict, "give a mapping of run_accuracy option -> value", optional=False)}
+
+
 def _accuracy(value: dict[str, Any], where: str, task: str, prefix: str) -> AccuracySpec:
     _known_keys(value, ACCURACY_KEYS, where, f"{prefix} key")
     if "data" not in value:
@@ -320,33 +320,14 @@ def _accuracy(value: dict[str, Any], where: str, task: str, prefix: str) -> Accu
         raise bad(where, f"{prefix}.data", data, "give a mapping such as {name: synthetic} or "
                                                  "{name: imagefolder, root: PATH}")
     merged = {**ACCURACY_DEFAULTS, **value}
-    model = merged["model"]
-    if not isinstance(model, str):
-        raise bad(where, f"{prefix}.model", model, "give a preset name")
-    image_size = _positive_int(merged["image_size"], f"{prefix}.image_size", where,
-                               "give a positive integer (pixels)")
+    check(merged, _ACCURACY_SIZE_RULES, where, prefix)
     epochs, steps = merged["epochs"], merged["steps"]
     if epochs is not None and steps is not None:
         raise bad(where, f"{prefix}.steps", steps, f"give epochs ({epochs}) or steps, not both")
-    if steps is not None:
-        steps = _positive_int(steps, f"{prefix}.steps", where, "give a positive integer (optimizer steps)")
-    if epochs is not None:
-        epochs = _positive_int(epochs, f"{prefix}.epochs", where)
-    recipe = merged["recipe"]
-    if recipe is not None and recipe not in RECIPES:
-        raise bad(where, f"{prefix}.recipe", recipe, f"choose from {list(RECIPES)}", RECIPES)
-    nproc = merged["nproc_per_node"]
-    if nproc is not None:
-        nproc = _positive_int(nproc, f"{prefix}.nproc_per_node", where, "give an integer >= 1 (processes)")
-    every = merged["checkpoint_every_s"]
-    if every is not None and (not isinstance(every, (int, float)) or isinstance(every, bool) or every <= 0):
-        raise bad(where, f"{prefix}.checkpoint_every_s", every, "give a number of seconds > 0")
-    options = merged["options"]
-    if not isinstance(options, dict):
-        raise bad(where, f"{prefix}.options", options, "give a mapping of run_accuracy option -> value")
-    for key, item in options.items():
-        if not isinstance(item, (str, int, float, bool)) and item is not None:
-            raise bad(where, f"{prefix}.options.{key}", item, "values must be plain scalars")
+    check(merged, _ACCURACY_RULES, where, prefix)
+    model, image_size, recipe, options = merged["model"], merged["image_size"], merged["recipe"], merged["options"]
+    nproc, every = merged["nproc_per_node"], merged["checkpoint_every_s"]
+    check_scalars(options, where, f"{prefix}.options")
     seeds = merged["seeds"]
     if not isinstance(seeds, list) or not seeds:
         raise bad(where, f"{prefix}.seeds", seeds, "give a non-empty list of integer seeds")

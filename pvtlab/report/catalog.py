@@ -1,19 +1,20 @@
 """The ``Catalog`` of one report: the grid's architectures, its path, its factorials and their accuracy rows.
 
-Built once per report from the current rows (``load.current``) and passed to every table and plot, so the
-grid's structure is worked out in one place, once.
+Built once per report from the current rows (``load.current``) and the structure the grid wrote to grid.json
+(``structure.load_structure``), and passed to every table and plot, so they are joined in one place, once.
 
 An architecture (a ``Line``) is identified by its resolved config (``config_json``), not by its name: the grid
 runs a measurement asked for twice only once and keeps the first name, so one architecture can carry different
 names in different groups (the path's B2 is also the factorial's overlap/conv_ffn/sra on B2: its FLOPs rows
-carry the factorial name with the path's in ``aliases``, its memory rows the path's name). Selecting rows by
-config joins them, and a cell under two names is shown once, with both names ("a = b").
+carry the factorial name, with the path's among the cell's other names in the grid's ``Structure``, its memory
+rows the path's name). Selecting rows by config joins them, and a cell under two names is shown once, with both
+names ("a = b").
 
 A ``Member`` is a variant as the tables show it: its cost architecture (full-size model) and its accuracy rows
 (trained on the small model, e.g. pvt_nano, with the variant's toggles and style; ``base_model`` names the
-full-size preset). The path is whatever ``path_step`` order the spec gives; each step's "Setting" names what
-changed against the previous step, read from the two configs, and the steps whose config equals a paper
-preset's (at the cell's class count and image size) are marked as that paper model.
+full-size preset). The path is whatever ``path_step`` order the spec gives; each step's "Setting" (what changed
+against the previous step) and paper model are the grid's (``Structure.step``), named from the two configs
+(``pvtlab.naming``) only for rows without a structure.
 """
 
 from __future__ import annotations
@@ -22,14 +23,16 @@ import itertools
 import json
 import math
 from dataclasses import dataclass, field
-from functools import cache, cached_property, lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
 
-from pvtlab.models import SIZE_FIELDS, STYLE_FIELDS, PVTConfig, get_config, list_models
+from pvtlab.models import PVTConfig
+from pvtlab.naming import paper_model, step_setting
 from pvtlab.report.curves import parse_curve, sample_efficiency
 from pvtlab.report.load import failed_note
+from pvtlab.report.structure import Structure, from_rows
 from pvtlab.report.table import Entry, missing
 from pvtlab.report.tasks import at_size, by_resolution, task_names
 from pvtlab.report.verdict import CEILING_PCT  # noqa: F401  (re-exported: the tables and plots read it here)
@@ -42,11 +45,6 @@ ACCURACY = "accuracy"
 EFFICIENCY = "sample_efficiency_pct"  # derived per accuracy row from val_curve (see curves.py)
 MIN_SEEDS = 3
 PREFERRED_RESOLUTION = 224  # the papers' ImageNet size, used for single-number columns when measured
-
-# What a path step changed, by config field (fields not named here are shown by their own name).
-CHANGE_NAMES = {"patch_embed": "OPE", "attention": "LSRA", "ffn_relu": "FFN ReLU", "head_pool": "head",
-                "stage_norm": "norms", "conv_init": "init"}
-V2_STYLE = ("head_pool", "stage_norm", "conv_init")
 
 
 @dataclass(frozen=True)
@@ -91,9 +89,11 @@ class Metric:
 
 @dataclass
 class Catalog:
-    """Everything a report needs to know about the grid's structure, worked out once from the current rows."""
+    """Everything a report needs to know about the grid's structure: the grid's ``Structure`` (else the part
+    the rows carry) joined with the current rows, once."""
 
     rows: pd.DataFrame
+    structure: Structure | None = None
     lines: list[Line] = field(init=False)
     paths: dict[str, list[Member]] = field(init=False)
     factorials: dict[str, dict[Combo, Member]] = field(init=False)
@@ -101,6 +101,7 @@ class Catalog:
 
     def __post_init__(self) -> None:
         rows = self.rows.reset_index(drop=True)
+        self._structure: Structure = self.structure or from_rows(rows)
         curves = rows["val_curve"].map(parse_curve)
         rows[EFFICIENCY] = [sample_efficiency(c) if c is not None else math.nan for c in curves]
         rows = rows.assign(**by_resolution(rows))
@@ -126,8 +127,14 @@ class Catalog:
         found = []
         for config, part in cost.groupby("config_json", sort=False):
             model = str(part["model"].iloc[0])
-            found.append(Line(model, _display_name(part, model), str(config)))
+            found.append(Line(model, self._display_name(part, model), str(config)))
         return found
+
+    def _display_name(self, rows: pd.DataFrame, model: str) -> str:
+        """All names the rows give this architecture on ``model``, factorial names first: "a/b/c = v1_small"."""
+        names = list(dict.fromkeys(rows.sort_values("in_factorial", ascending=False, kind="stable")["variant"]))
+        names += [n for n in self._structure.other_names(list(map(str, rows["cell_id"])), model) if n not in names]
+        return " = ".join(map(str, dict.fromkeys(names)))
 
     def _line_at(self, positions: np.ndarray) -> Line | None:
         """The architecture of the first cost row among ``positions``."""
@@ -157,9 +164,14 @@ class Catalog:
         line = self._line_at(positions)
         acc = _one_variant(self, positions[self._acc[positions]])
         variant = line.name if line else str(self._col["variant"][acc[0]])
-        config = self.config_of(line, acc)
-        setting = _change(self.config_of(previous.line, previous.acc), config) if previous else "baseline"
-        paper = paper_model(config, owner, style_only=line is None)
+        known = self._structure.step(step, owner, previous.step if previous else None)
+        if known:
+            setting, paper = (known["setting"], known["paper"]) if line else (known["trained_setting"],
+                                                                                known["trained_paper"])
+        else:
+            config = self.config_of(line, acc)
+            setting = step_setting(self.config_of(previous.line, previous.acc), config) if previous else "baseline"
+            paper = paper_model(config, owner, style_only=line is None)
         model = line.model if line else owner
         return Member(f"{step} {setting}", model, variant, line, acc, step=step, setting=setting, paper=paper)
 
@@ -420,71 +432,6 @@ def combo_label(combo: Combo) -> str:
     """ "+OPE+LSRA" for the improvements a combination switches on; "PVTv1 toggles" for none."""
     on = [name for value, (_, new, name) in zip(combo, TOGGLES.values()) if value == new]
     return "+" + "+".join(on) if on else "PVTv1 toggles"
-
-
-def paper_name(preset: str) -> str:
-    """ "PVTv1-Small" for pvt_v1_small, "PVTv2-B2-Li" for pvt_v2_b2_li."""
-    _, version, *rest = preset.split("_")
-    return f"PVT{version}-" + "-".join(part.capitalize() for part in rest)
-
-
-@cache
-def _preset_dicts() -> dict[str, dict]:
-    return {name: get_config(name).to_dict() for name in list_models() if name.startswith(("pvt_v1", "pvt_v2"))}
-
-
-def paper_model(config: dict | None, base_model: str | None, style_only: bool = False) -> str:
-    """The paper model a config is, e.g. "PVTv2-B2"; "" when it is none of them.
-
-    A full-size config matches a preset when every architecture field is equal (class count, image size and
-    regularisation taken from the cell). A small training model (``style_only``) has other sizes: it is its
-    ``base_model``'s paper model when every style field equals that preset's.
-    """
-    if not config:
-        return ""
-    if style_only:
-        preset = _preset_dicts().get(str(base_model))
-        same = preset is not None and all(config.get(f) == preset[f] for f in STYLE_FIELDS)
-        return paper_name(str(base_model)) if same else ""
-    for name, preset in _preset_dicts().items():
-        if all(config.get(f) == preset[f] for f in (*SIZE_FIELDS, *STYLE_FIELDS)):
-            return paper_name(name)
-    return ""
-
-
-def _change(before: dict | None, after: dict | None) -> str:
-    """What a path step changed: "+ OPE", "+ CFFN", "+ v2 head, norms, init"; "+ (no change)" when nothing."""
-    if not before or not after:
-        return "+ ?"
-    changed = [f for f in STYLE_FIELDS if before.get(f) != after.get(f)]
-    if any(before.get(f) != after.get(f) for f in SIZE_FIELDS):
-        changed.append("sizes")
-    parts = []
-    if {"pos_embed", "ffn"} & set(changed):
-        parts.append("CFFN" if {"pos_embed", "ffn"} <= set(changed) else
-                     ("conv FFN" if "ffn" in changed else "no position embedding"))
-    if "patch_embed" in changed:
-        parts.insert(0, CHANGE_NAMES["patch_embed"])
-    style = [CHANGE_NAMES[f] for f in V2_STYLE if f in changed]
-    if style:
-        parts.append("v2 " + ", ".join(style) if after.get("head_pool") == "mean" else ", ".join(style))
-    parts += [CHANGE_NAMES.get(f, f) for f in changed if f not in ("pos_embed", "ffn", "patch_embed", *V2_STYLE)]
-    return "+ " + " + ".join(parts) if parts else "+ (no change)"
-
-
-def _display_name(rows: pd.DataFrame, model: str) -> str:
-    """All names the rows give this architecture on ``model``, factorial names first: "a/b/c = v1_small"."""
-    names = list(dict.fromkeys(rows.sort_values("in_factorial", ascending=False, kind="stable")["variant"]))
-    for aliases in rows["aliases"].dropna():
-        for alias in str(aliases).split(";"):
-            alias_model, _, alias_variant = alias.partition(":")
-            if alias_model == model and alias_variant not in names:
-                names.append(alias_variant)
-    return " = ".join(map(str, names))
-
-
-def _missing(values: np.ndarray) -> np.ndarray:
-    return np.array([v is None for v in values], dtype=bool)
 
 
 def _one_variant(catalog: Catalog, positions: np.ndarray) -> tuple[int, ...]:

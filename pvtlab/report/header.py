@@ -23,7 +23,8 @@ _SPEC_KEYS = ("models", "factorial", "variants", "path", "resolutions", "measure
 _MACHINE = ("device_name", "cpu_model", "device", "threads", "dtype")
 _SOFTWARE = ("torch_version", "timm_version", "fvcore_version", "pvtlab_version", "git_commit")
 _TIMING = ("sdpa_backend", "amp_dtype", "tf32", "cudnn_benchmark", "channels_last", "compile_mode", "timed_alone")
-_RUN_SHOWN = {"spec_path", "last_run", "wall_s", "study", "spec_hash", "device", "cells"}
+_RUN_SHOWN = {"spec_path", "last_run", "wall_s", "study", "spec_hash", "device", "cells",
+              "structure"}  # the structure is what the tables are built from (structure.py), not a line
 
 
 def read_saved_spec(folder: Path) -> tuple[dict[str, Any] | None, str | None]:

@@ -39,6 +39,7 @@ from pvtlab.report.plots import (
 from pvtlab.report.resolution import accuracy_vs_resolution_figure, has_sizes, resolution_tables
 from pvtlab.report.summary import summary_section
 from pvtlab.report.speed import speed_tables
+from pvtlab.report.structure import load_structure
 from pvtlab.report.table import Table, markdown, write
 from pvtlab.report.variant_tables import factorial_tables, path_tables
 
@@ -197,7 +198,7 @@ def write_report(results_dir: str | Path) -> Path:
     """Write report.md, a .csv and .tex per table and a .png and .pdf per plot; returns report.md's path."""
     folder = cells_path(results_dir).parent
     cells = load(folder)
-    report = Report(folder, cells, Catalog(current(cells)))
+    report = Report(folder, cells, Catalog(current(cells), load_structure(folder)))
     text = "\n".join(part for part in (section(report) for section in SECTIONS) if part)
     path = folder / REPORT_FILE
     write_text_atomic(path, text)
