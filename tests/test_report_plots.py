@@ -209,3 +209,17 @@ def test_plot_complexity_takes_the_sweep_frame() -> None:
     assert fig.get_suptitle() == "GMACs by side"
     with pytest.raises(ValueError, match="no column 'peak_mem_mib'"):
         plot_complexity(pd.DataFrame(rows), "peak_mem_mib")
+
+
+def test_effects_plot_has_a_paired_speed_panel_with_ci_whiskers(catalog: Catalog) -> None:
+    from test_report_speed import rows as timed_rows  # 8 factorial arms timed in one block, drift cancelled
+
+    from pvtlab.report.speed import factorial_effects
+
+    fig = effects_figure(effect_sets(catalog), factorial_effects(timed_rows()))
+    speed_ax = fig.axes[-1]
+    assert speed_ax.get_title().startswith("Speed, paired by round")
+    bars = [c for c in speed_ax.containers if isinstance(c, BarContainer)]
+    assert [b.get_label() for b in bars] == ["inference @224 px", "training @224 px"]
+    widths = [patch.get_width() for patch in bars[0].patches]  # OPE 0.9x, CFFN 1.0x, LSRA 1.2x
+    assert widths == pytest.approx([-10.0, 0.0, 20.0], abs=1e-6)

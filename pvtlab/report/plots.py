@@ -127,22 +127,26 @@ def _short(member: Member) -> str:
 
 # The main-effects figure's cost panels: a few metrics each, so every bar gets its own colour and a readable label.
 COST_FAMILIES = {"Params and compute": ("params_m", "gmacs"),
-                 "Memory over idle": ("peak_mem_over_idle_mib", "train_peak_mem_over_idle_mib"),
-                 "Throughput (img/s; right = faster)": ("infer_img_per_s_median", "train_img_per_s_median")}
+                 "Memory over idle": ("peak_mem_over_idle_mib", "train_peak_mem_over_idle_mib")}
+SPEED_PANEL = "Speed, paired by round (right = faster)"
+SPEED_KINDS = {"infer": "inference", "train": "training"}
 
 
-def effects_figure(sets: list[EffectSet]) -> Figure | None:
+def effects_figure(sets: list[EffectSet], speed: pd.DataFrame | None = None) -> Figure | None:
     """Accuracy panels (pp, 95% CI over seeds), then per model one cost panel per family of costs (% change,
-    bars over the other toggles' range), each with a handful of metrics in distinct colours."""
+    bars over the other toggles' range), each with a handful of metrics in distinct colours, then per model the
+    speed main effects of the paired timing blocks (``speed.factorial_effects``: % change, whiskers the 95% CI)."""
     usable = [s for s in sets if s.main is not None and s.main["n"].gt(0).any()]
     accuracy = [s for s in usable if s.seeded]
     costs = [(model, family, [s for s in usable if not s.seeded and s.model == model and s.column in columns])
              for model in dict.fromkeys(s.model for s in usable if not s.seeded)
              for family, columns in COST_FAMILIES.items()]
     costs = [(model, family, found) for model, family, found in costs if found]
-    if not accuracy and not costs:
+    mains = _speed_mains(speed)
+    if not accuracy and not costs and mains.empty:
         return None
-    fig, axes = new_figure(len(accuracy) + len(costs), width=6.4, height=3.8, max_cols=2)
+    speed_models = list(dict.fromkeys(mains["model"])) if not mains.empty else []
+    fig, axes = new_figure(len(accuracy) + len(costs) + len(speed_models), width=6.4, height=3.8, max_cols=2)
     for ax, effect_set in zip(axes, accuracy):
         _effect_points(ax, [effect_set], "effect", seeded=True)
         ax.set_xlabel("Change when switched on (pp)")
@@ -152,6 +156,10 @@ def effects_figure(sets: list[EffectSet]) -> Figure | None:
         _effect_bars(ax, found)
         ax.set_xlabel("Change vs the PVTv1 setting (%)")
         ax.set_title(f"{family}: {model}\n(whiskers: range over the other toggles)", fontsize="medium")
+    for ax, model in zip(axes[len(accuracy) + len(costs):], speed_models):
+        _speed_bars(ax, mains[mains["model"] == model])
+        ax.set_xlabel("Speed change when switched on (%)")
+        ax.set_title(f"{SPEED_PANEL}: {model}\n(whiskers: 95% CI over rounds)", fontsize="medium")
     fig.suptitle("Main effect of each PVTv2 improvement")
     return fig
 
@@ -165,6 +173,34 @@ def _effect_bars(ax: Axes, sets: list[EffectSet]) -> None:
         ys = [i - 0.4 + height * (k + 0.5) for i in range(len(NAMES))]
         ax.barh(ys, values, height=height * 0.9, xerr=_range_bars(main, values), color=f"C{k % 10}",
                 error_kw={"capsize": 2, "elinewidth": 0.8}, label=_metric_label(effect_set.metric))
+    ax.axvline(0.0, color="0.3", linewidth=0.8)
+    ax.margins(x=0.08)
+    ax.set_yticks(range(len(NAMES)), NAMES)
+    ax.set_ylim(len(NAMES) - 0.5, -0.5)
+    ax.grid(True, axis="x", alpha=0.3)
+    legend_outside(ax, fontsize="x-small")
+
+
+def _speed_mains(speed: pd.DataFrame | None) -> pd.DataFrame:
+    """The main-effect rows of ``speed.factorial_effects`` for inference and training (not interactions)."""
+    if speed is None or speed.empty:
+        return pd.DataFrame(columns=["model"])
+    mains = speed[speed["kind"].isin(list(SPEED_KINDS)) & ~speed["term"].str.contains(" x ")]
+    return mains.assign(improvement=mains["term"].str.split(":").str[0])
+
+
+def _speed_bars(ax: Axes, mains: pd.DataFrame) -> None:
+    """Horizontal bars per improvement, one per (step kind, resolution), whiskers the paired 95% CI."""
+    series = list(mains.groupby(["kind", "resolution"], sort=False))
+    height = 0.8 / max(len(series), 1)
+    for k, ((kind, size), rows) in enumerate(series):
+        by = rows.set_index("improvement").reindex(NAMES)
+        values = by["change_pct"].astype(float).tolist()
+        lows = [max(v - lo, 0.0) if not math.isnan(lo) else 0.0 for v, lo in zip(values, by["ci95_lo_pct"])]
+        highs = [max(hi - v, 0.0) if not math.isnan(hi) else 0.0 for v, hi in zip(values, by["ci95_hi_pct"])]
+        ys = [i - 0.4 + height * (k + 0.5) for i in range(len(NAMES))]
+        ax.barh(ys, values, height=height * 0.9, xerr=[lows, highs], color=f"C{k % 10}",
+                error_kw={"capsize": 2, "elinewidth": 0.8}, label=f"{SPEED_KINDS[kind]} @{size} px")
     ax.axvline(0.0, color="0.3", linewidth=0.8)
     ax.margins(x=0.08)
     ax.set_yticks(range(len(NAMES)), NAMES)

@@ -38,7 +38,7 @@ from pvtlab.report.plots import (
 )
 from pvtlab.report.resolution import accuracy_vs_resolution_figure, has_sizes, resolution_tables
 from pvtlab.report.summary import summary_section
-from pvtlab.report.speed import speed_tables
+from pvtlab.report.speed import factorial_effects, speed_tables
 from pvtlab.report.structure import load_structure
 from pvtlab.report.table import Table, markdown, write
 from pvtlab.report.variant_tables import factorial_tables, path_tables
@@ -76,7 +76,8 @@ def build_figures(source: pd.DataFrame | Catalog, sets: list[EffectSet] | None =
     figures["accuracy_vs_gmacs"] = accuracy_figure(catalog)
     figures["accuracy_vs_resolution"] = accuracy_vs_resolution_figure(catalog)
     figures["learning_curves"] = learning_curves_figure(catalog)
-    figures["main_effects"] = effects_figure(effect_sets(catalog) if sets is None else sets)
+    figures["main_effects"] = effects_figure(effect_sets(catalog) if sets is None else sets,
+                                             factorial_effects(catalog.rows))
     return {name: fig for name, fig in figures.items() if fig is not None}
 
 
