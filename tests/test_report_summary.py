@@ -120,3 +120,14 @@ def test_a_grid_without_the_new_columns_reports_as_before(tmp_path: Path) -> Non
     assert resolution_tables(catalog) == [] and accuracy_vs_resolution_figure(catalog) is None
     assert cross_task_table(catalog) is None
     assert [c.size for c in toggle_changes(catalog, catalog.tasks[0])] == [ACC_SIZE] * 3
+
+
+def test_each_task_gets_its_own_accuracy_effect_sets(catalog: Catalog) -> None:
+    top1 = [s for s in effect_sets(catalog) if s.seeded and s.column == "top1_acc"]
+    assert len(top1) == len(catalog.tasks) == 2
+    for task, effect_set in zip(catalog.tasks, top1):
+        assert f" on {task}," in effect_set.model  # the plot's and table's label names the task
+        mine = toggle_changes(catalog, task)
+        trained = {c.change: c for c in mine if c.trained}
+        main = effect_set.main.set_index("improvement")["effect"]
+        assert main["LSRA"] == pytest.approx(trained["LSRA"].effect)  # the same paired numbers as the summary

@@ -163,11 +163,12 @@ def effect_sets(catalog: Catalog) -> list[EffectSet]:
     """
     sets = []
     for model, combos in catalog.factorials.items():
-        for column, name in ACCURACY_METRICS.items():
-            data = accuracy_data(catalog, combos, column)
+        for task, (column, name) in itertools.product(catalog.tasks, ACCURACY_METRICS.items()):
+            data = accuracy_data(catalog, combos, column, task)
             if data.empty:
                 continue
-            style = f"{catalog.accuracy_source}, {model} style"
+            trained = f"{catalog.accuracy_source.split(' @')[0]} @{catalog.train_size(task)} px"
+            style = f"{trained}{f' on {task}' if len(catalog.tasks) > 1 else ''}, {model} style"
             if (data.groupby("seed")["value"].count() < len(COMBOS)).all():
                 trained = data.drop_duplicates(list(TOGGLES)).shape[0]
                 reason = f"no seed trained all {len(COMBOS)} combinations ({trained} of {len(COMBOS)} have a seed)"

@@ -114,7 +114,7 @@ def _task_caveats(catalog: Catalog) -> list[str]:
     lines = []
     for task in catalog.tasks:
         probes, blind = notes.get(task, ("", ""))
-        text = f"- **{task}**: " + (f"probes {probes}; cannot tell {blind}." if probes else
+        text = f"- **{task}**: " + (f"probes {_clause(probes)}; cannot tell {_clause(blind)}." if probes else
                                     "no note on what this task probes (pvtlab.data.spec.TASK_NOTES); read its "
                                     "effects as this task's only.")
         chance = catalog.chance_of(task)
@@ -122,6 +122,12 @@ def _task_caveats(catalog: Catalog) -> list[str]:
             text += f" Chance {chance:.3g} %."
         lines.append(text)
     return (["**What the accuracy tasks can and cannot show**", "", *lines, ""]) if lines else []
+
+
+def _clause(sentence: str) -> str:
+    """A note's sentence as a clause inside ours: lower-case start (unless an acronym), no final period."""
+    sentence = sentence.strip().rstrip(".")
+    return sentence[:1].lower() + sentence[1:] if sentence[1:2].islower() else sentence
 
 
 def _path_summary(catalog: Catalog) -> list[str]:
