@@ -166,19 +166,12 @@ def effects_figure(sets: list[EffectSet], speed: pd.DataFrame | None = None) -> 
 
 def _effect_bars(ax: Axes, sets: list[EffectSet]) -> None:
     """Horizontal bars, one group per improvement, one bar per metric, each metric its own colour."""
-    height = 0.8 / len(sets)
-    for k, effect_set in enumerate(sets):
+    series = []
+    for effect_set in sets:
         main = effect_set.main.set_index("improvement").reindex(NAMES)
         values = main["relative_pct"].astype(float).tolist()
-        ys = [i - 0.4 + height * (k + 0.5) for i in range(len(NAMES))]
-        ax.barh(ys, values, height=height * 0.9, xerr=_range_bars(main, values), color=f"C{k % 10}",
-                error_kw={"capsize": 2, "elinewidth": 0.8}, label=_metric_label(effect_set.metric))
-    ax.axvline(0.0, color="0.3", linewidth=0.8)
-    ax.margins(x=0.08)
-    ax.set_yticks(range(len(NAMES)), NAMES)
-    ax.set_ylim(len(NAMES) - 0.5, -0.5)
-    ax.grid(True, axis="x", alpha=0.3)
-    legend_outside(ax, fontsize="x-small")
+        series.append((_metric_label(effect_set.metric), values, _range_bars(main, values)))
+    _bar_groups(ax, series)
 
 
 def _speed_mains(speed: pd.DataFrame | None) -> pd.DataFrame:
@@ -191,16 +184,23 @@ def _speed_mains(speed: pd.DataFrame | None) -> pd.DataFrame:
 
 def _speed_bars(ax: Axes, mains: pd.DataFrame) -> None:
     """Horizontal bars per improvement, one per (step kind, resolution), whiskers the paired 95% CI."""
-    series = list(mains.groupby(["kind", "resolution"], sort=False))
-    height = 0.8 / max(len(series), 1)
-    for k, ((kind, size), rows) in enumerate(series):
+    series = []
+    for (kind, size), rows in mains.groupby(["kind", "resolution"], sort=False):
         by = rows.set_index("improvement").reindex(NAMES)
         values = by["change_pct"].astype(float).tolist()
         lows = [max(v - lo, 0.0) if not math.isnan(lo) else 0.0 for v, lo in zip(values, by["ci95_lo_pct"])]
         highs = [max(hi - v, 0.0) if not math.isnan(hi) else 0.0 for v, hi in zip(values, by["ci95_hi_pct"])]
+        series.append((f"{SPEED_KINDS[kind]} @{size} px", values, [lows, highs]))
+    _bar_groups(ax, series)
+
+
+def _bar_groups(ax: Axes, series: list[tuple[str, list[float], list[list[float]]]]) -> None:
+    """Horizontal bars, one group per improvement, one bar per (label, values, whiskers) series in its colour."""
+    height = 0.8 / max(len(series), 1)
+    for k, (label, values, whiskers) in enumerate(series):
         ys = [i - 0.4 + height * (k + 0.5) for i in range(len(NAMES))]
-        ax.barh(ys, values, height=height * 0.9, xerr=[lows, highs], color=f"C{k % 10}",
-                error_kw={"capsize": 2, "elinewidth": 0.8}, label=f"{SPEED_KINDS[kind]} @{size} px")
+        ax.barh(ys, values, height=height * 0.9, xerr=whiskers, color=f"C{k % 10}",
+                error_kw={"capsize": 2, "elinewidth": 0.8}, label=label)
     ax.axvline(0.0, color="0.3", linewidth=0.8)
     ax.margins(x=0.08)
     ax.set_yticks(range(len(NAMES)), NAMES)
