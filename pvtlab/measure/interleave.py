@@ -1,6 +1,6 @@
 """Randomized interleaved rounds: every arm timed once per round, in a fresh random order each round.
 
-Why: a shared machine's speed drifts by 10-25 % over minutes (README "Ablation grids"), so medians timed in
+Why: a shared machine's speed drifts by 10-25 % over minutes (docs/measured.md), so medians timed in
 separate cells do not repeat. Timing the arms of a comparison in alternating rounds (Google Benchmark's random
 interleaving; RMIT) puts every arm in the same stretch of machine time, so the drift hits all arms alike and a
 per-round ratio cancels it; shuffling the order each round keeps a fixed position (always first after a slow

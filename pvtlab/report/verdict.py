@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 HELPS, HURTS, CANNOT_TELL, NO_CHANGE = "helps", "hurts", "cannot tell", "no change"
 EXACT_TOLERANCE_PCT = 0.05
-MEASURED_NOISE_PCT = 5.0  # run-to-run drift of a CPU median (see README's repeated default grid)
+MEASURED_NOISE_PCT = 5.0  # run-to-run drift of a CPU median (docs/measured.md: two runs of the default grid)
 CEILING_PCT = 97.0  # mean top-1 at or above this: the task no longer separates variants
 NEAR_CHANCE_FRACTION = 0.1  # within this fraction of the room between chance and 100 %: did not learn
 
