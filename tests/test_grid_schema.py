@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pvtlab.errors import UserInputError
-from pvtlab.grid.schema import check, one_of, positive_int
+from pvtlab.schema import check, one_of, positive_int
 
 RULES = {"size": positive_int("give pixels", optional=False), "recipe": one_of(("quick", "paper"))}
 

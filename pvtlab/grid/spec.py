@@ -18,7 +18,7 @@ from pvtlab.columns import COMPLEXITY_GROUPS
 from pvtlab.errors import UserInputError, did_you_mean
 from pvtlab.train.recipe import RECIPES
 
-from .schema import Rule, bad, check, check_scalars, is_int, of_type, one_of, positive_int, positive_number
+from pvtlab.schema import Rule, bad, check, check_scalars, is_int, of_type, one_of, positive_int, positive_number
 from .slurm.options import check_slurm_block
 
 TOP_KEYS = ("name", "description", "models", "factorial", "variants", "path", "resolutions", "measure",
