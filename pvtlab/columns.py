@@ -55,8 +55,8 @@ GRID: dict[str, Column] = {
     "aliases": Column("str", "", "other `model:variant` names of the same cell, `;`-separated: a measurement "
                                  "asked for twice (e.g. the path's PVTv2-B2, also the factorial's "
                                  "overlap/conv_ffn/sra on B2) runs once"),
-    "settings_json": Column("str", "", "measurement settings of the cell as JSON (device, epochs, options)"),
-    "data_json": Column("str", "", "data spec of an accuracy cell as JSON"),
+    "job_json": Column("str", "", "the cell's resolved job as JSON: every setting that shaped the row, defaults "
+                                  "written out (a measure, paired-block or training job); `cell_id` hashes it"),
     "workers": Column("int", "", "local worker processes of the run that measured the cell"),
     "slurm_job_id": Column("str", "", "SLURM job that ran the cell, `ARRAYJOB_TASK` for a task of a job array "
                                       "(`--slurm N`); empty outside SLURM"),
@@ -147,14 +147,15 @@ MEASUREMENTS: dict[str, Column] = {
                                    "at least 8 points, images_seen increasing", A),
     "train_time_s": Column("float", "s", "training wall time", A),
     "images_seen": Column("int", "images", "training images processed", A),
-    "epochs": Column("float", "", "training epochs completed (fractional for a step budget)", A),
+    "epochs_done": Column("float", "", "training epochs completed (fractional for a step budget; the budget itself "
+                                       "is in `job_json`)", A),
     "loss_curve": Column("str", "", "training loss as a JSON list of up to 100 bucket means, in order", A),
     "num_classes": Column("int", "", "classes of the data the cell trained on: chance top-1 is 100 / num_classes %",
                           A),
     "recipe": Column("str", "", "training recipe: quick (the laptop proxy) or paper (the papers' ImageNet "
                                 "recipe from timm parts)", A),
-    "recipe_json": Column("str", "", "the resolved training recipe as JSON (every value the run used)", A),
-    "nproc": Column("int", "", "data-parallel processes that trained the cell", A),
+    "train_transform": Column("str", "", "the training split's image transforms, as run (fixed rendered images "
+                                         "have none)", A),
     "resumed_from_step": Column("int", "", "optimizer step the cell resumed from after an interruption "
                                            "(0: ran uninterrupted)", A),
 }

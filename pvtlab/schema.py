@@ -64,3 +64,23 @@ def check_scalars(mapping: dict[str, Any], where: str, prefix: str) -> None:
     for key, item in mapping.items():
         if not isinstance(item, (str, int, float, bool)) and item is not None:
             raise bad(where, f"{prefix}.{key}", item, "values must be plain scalars")
+
+
+def number_in(low: float, high: float | None = None, *, open_low: bool = False, optional: bool = False) -> Rule:
+    """A real number (not a bool) >= ``low`` (> with ``open_low``) and, given ``high``, < ``high``."""
+    def test(v: Any) -> bool:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+            return False
+        return (v > low if open_low else v >= low) and (high is None or v < high)
+
+    upper = f" and < {high}" if high is not None else ""
+    return Rule(test, f"give a number {'>' if open_low else '>='} {low}{upper}", optional=optional)
+
+
+def check_fields(values: Any, rules: dict[str, Rule]) -> None:
+    """``check`` for the fields of an object (a recipe, a job), named bare: ``lr=0 is not allowed; ...``."""
+    for key, rule in rules.items():
+        value = getattr(values, key)
+        if (value is not None or not rule.optional) and not rule.test(value):
+            raise UserInputError(f"{key}={value!r} is not allowed; {rule.allowed}"
+                                 f"{did_you_mean(value, rule.choices)}")

@@ -50,7 +50,7 @@ def test_the_reference_is_the_path_start_unless_the_spec_names_one():
 def _ref_name(block):
     from pvtlab.grid.blocks import arm_id
 
-    return next(a.variant for a in block.arm_cells() if a.cell_id == arm_id(block.cell_id, block.settings["ref_arm"]))
+    return next(a.variant for a in block.arm_cells() if a.cell_id == arm_id(block.cell_id, block.job["ref"]))
 
 
 def test_an_unknown_reference_is_a_user_error_naming_the_choices():

@@ -86,8 +86,9 @@ def test_only_throughput_cells_run_alone_and_memory_keeps_its_settings():
     raw = dict(models=["pvt_v2_b0"], measure=["params", "memory", "throughput"], resolutions=[64])
     cells = {c.group: c for c in expand(spec_of(**raw), "cpu").cells}
     assert [group for group, cell in cells.items() if cell.timed] == ["throughput"]
-    assert cells["memory"].settings["batch_size"] == 8 and cells["memory"].settings["device"] == "cpu"
-    assert cells["params"].settings == {}
+    assert cells["memory"].job["options"]["batch_size"] == 8 and cells["memory"].job["device"] == "cpu"
+    assert "warmup" not in cells["memory"].job["options"]  # a memory job carries no timing options
+    assert cells["params"].job["options"] == {}
 
 
 def test_accuracy_cells_use_the_training_size_with_the_variant_style():
@@ -196,31 +197,30 @@ def test_every_shipped_spec_is_valid_and_documents_its_command(spec_file):
 
 
 def test_spelling_a_default_out_keeps_the_ids():
-    from pvtlab.measure import measure
+    from pvtlab import defaults
 
-    warmup = measure.__kwdefaults__["warmup"]
+    warmup = defaults.TIMING_WARMUP
     raw = dict(models=["pvt_v2_b0"], measure=["params", "throughput"], resolutions=[64])
     plain = expand(spec_of(**raw), "cpu")
     spelled = expand(spec_of(**raw, measure_options={"throughput": {"warmup": warmup, "batch_size": None}}), "cpu")
     assert [c.cell_id for c in plain.cells] == [c.cell_id for c in spelled.cells]
     timed = [c for c in plain.cells if c.group == "throughput"][0]
-    assert timed.settings["warmup"] == warmup and timed.settings["batch_size"] == 8  # resolved, batch of the CPU
-    assert [c for c in expand(spec_of(**raw), "cuda").cells if c.timed][0].settings["batch_size"] == 64
+    assert timed.job["options"]["warmup"] == warmup and timed.job["options"]["batch_size"] == 8  # the CPU's batch
+    assert [c for c in expand(spec_of(**raw), "cuda").cells if c.timed][0].job["options"]["batch_size"] == 64
 
 
 def test_changing_a_default_in_code_changes_the_id(monkeypatch):
-    from pvtlab.measure import measure
+    from pvtlab import defaults
 
     raw = dict(models=["pvt_v2_b0"], measure=["params", "throughput"], resolutions=[64],
                accuracy={"data": {"name": "synthetic"}, "seeds": [0]})
     before = {c.group: c.cell_id for c in expand(spec_of(**raw), "cpu", {"name": "synthetic"}).cells}
-    monkeypatch.setitem(measure.__kwdefaults__, "warmup", measure.__kwdefaults__["warmup"] + 1)
+    monkeypatch.setattr(defaults, "TIMING_WARMUP", defaults.TIMING_WARMUP + 1)
     import dataclasses
 
     import pvtlab.train.recipe as recipe
 
-    # The training defaults live in the recipe (run_accuracy's None means "the recipe's"): a changed value there
-    # must re-run the cell even though no signature changed.
+    # The training values live in the recipe tables: a changed value there must re-run the cell.
     monkeypatch.setattr(recipe, "QUICK", dataclasses.replace(recipe.QUICK, lr=recipe.QUICK.lr * 2))
     after = {c.group: c.cell_id for c in expand(spec_of(**raw), "cpu", {"name": "synthetic"}).cells}
     assert after["params"] == before["params"]  # counts take no timing option
@@ -230,20 +230,23 @@ def test_changing_a_default_in_code_changes_the_id(monkeypatch):
 def test_options_that_do_not_shape_a_result_stay_out_of_the_id():
     raw = dict(models=["pvt_v2_b0"], measure=["params", "flops", "memory"], resolutions=[64])
     plain = expand(spec_of(**raw), "cpu")
-    other = expand(spec_of(**raw, measure_options={"flops": {"timeout_s": 5, "batch_size": 3},
-                                                   "memory": {"timeout_s": 9}}), "cpu")
+    other = expand(spec_of(**raw, measure_options={"flops": {"timeout_s": 5}, "memory": {"timeout_s": 9}}), "cpu")
     assert [c.cell_id for c in plain.cells] == [c.cell_id for c in other.cells]
+    assert {c.group: c.job["timeout_s"] for c in other.cells} == {"params": None, "flops": 5, "memory": 9}
+    with pytest.raises(UserInputError, match=re.escape("measure_options.flops='batch_size' is not allowed; choose "
+                                                       "from ['timeout_s']")):
+        expand(spec_of(**raw, measure_options={"flops": {"batch_size": 3}}), "cpu")  # a count takes no batch
     acc = dict(models=["pvt_v2_b0"], accuracy={"data": {"name": "synthetic"}, "seeds": [0]})
     a = expand(spec_of(**acc), "cpu", {"name": "synthetic"})
     b = expand(spec_of(**{**acc, "accuracy": {**acc["accuracy"], "checkpoint_every_s": 30, "recipe": "quick",
                                               "nproc_per_node": 1}}), "cpu", {"name": "synthetic"})
     assert [c.cell_id for c in a.cells] == [c.cell_id for c in b.cells]
-    assert b.cells[0].passed == {"checkpoint_every_s": 30.0} and "checkpoint_every_s" not in b.cells[0].settings
+    assert b.cells[0].job["checkpoint_every_s"] == 30.0 and a.cells[0].job["checkpoint_every_s"] == 600.0
     paper = expand(spec_of(**{**acc, "accuracy": {**acc["accuracy"], "recipe": "paper"}}), "cpu", {"name": "synthetic"})
     assert paper.cells[0].cell_id != a.cells[0].cell_id
-    assert paper.cells[0].settings["resolved_recipe"]["epochs"] == 300  # the paper budget, not the quick default
-    spelled = expand(spec_of(**{**acc, "accuracy": {**acc["accuracy"], "options": {"lr": a.cells[0].settings[
-        "resolved_recipe"]["lr"]}}}), "cpu", {"name": "synthetic"})
+    assert paper.cells[0].job["recipe"]["epochs"] == 300  # the paper budget, not the quick default
+    spelled = expand(spec_of(**{**acc, "accuracy": {**acc["accuracy"], "options": {"lr": a.cells[0].job[
+        "recipe"]["lr"]}}}), "cpu", {"name": "synthetic"})
     assert spelled.cells[0].cell_id == a.cells[0].cell_id
 
 

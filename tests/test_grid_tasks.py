@@ -32,10 +32,10 @@ def test_each_task_gets_its_own_cells_with_shared_defaults_and_its_own_overrides
     by_task = {task: [c for c in cells if c.task == task] for task in ("shapes", "scans")}
     assert len(by_task["shapes"]) == 2 * 2 and len(by_task["scans"]) == 2 * 3
     shapes, scans = by_task["shapes"][0], by_task["scans"][0]
-    assert shapes.settings["epochs"] == 2 and shapes.settings["steps"] is None
-    assert scans.settings["steps"] == 10 and scans.settings["epochs"] is None  # a task's budget replaces the default
+    assert shapes.job["recipe"]["epochs"] == 2 and shapes.job["recipe"]["steps"] is None
+    assert scans.job["recipe"]["steps"] == 10 and scans.job["recipe"]["epochs"] is None  # its budget replaces the default
     assert (shapes.resolution, scans.resolution) == (48, 32)
-    assert shapes.settings["eval_sizes"] == [32, 48, 64] and scans.settings["eval_sizes"] == [32, 40, 56]
+    assert shapes.job["eval_sizes"] == [32, 48, 64] and scans.job["eval_sizes"] == [32, 40, 56]
 
 
 def test_a_task_name_is_a_label_and_its_test_sizes_are_identity():
@@ -43,7 +43,7 @@ def test_a_task_name_is_a_label_and_its_test_sizes_are_identity():
     assert {c.cell_id for c in accuracy_cells(TWO)} == {c.cell_id for c in accuracy_cells(renamed)}
     wider = {**TWO, "tasks": {**TWO["tasks"], "shapes": {**TWO["tasks"]["shapes"], "eval_sizes": [96, 32]}}}
     moved = [c for c in accuracy_cells(wider) if c.task == "shapes"]
-    assert moved[0].settings["eval_sizes"] == [32, 48, 96]  # sorted, the training size added
+    assert moved[0].job["eval_sizes"] == [32, 48, 96]  # sorted, the training size added
     assert not {c.cell_id for c in moved} & {c.cell_id for c in accuracy_cells(TWO)}
 
 

@@ -16,7 +16,7 @@ import torch
 import pvtlab
 from pvtlab.errors import UserInputError
 from pvtlab import columns
-from pvtlab.measure import COMPLEXITY_GROUPS, DEFAULT_BATCH, GROUP_COLUMNS, PROVENANCE_COLUMNS, analytic_count, measure, provenance
+from pvtlab.measure import COMPLEXITY_GROUPS, GROUP_COLUMNS, PROVENANCE_COLUMNS, analytic_count, measure, provenance
 from pvtlab.measure.child import run_in_child
 
 NANO = pvtlab.get_config("pvt_nano")
@@ -35,8 +35,21 @@ def test_columns_come_from_the_one_schema():
         assert set(GROUP_COLUMNS[group]) <= set(columns.MEASUREMENTS)
     assert PROVENANCE_COLUMNS == tuple(columns.PROVENANCE)
     assert all(columns.COLUMNS[name].groups == () for name in PROVENANCE_COLUMNS)
-    assert DEFAULT_BATCH == {"cpu": 8, "cuda": 64}
-    assert inspect.signature(measure).parameters["batch_size"].default is None  # resolved by DEFAULT_BATCH
+
+
+def test_defaults_come_from_the_defaults_module():
+    """measure's keyword defaults are pvtlab.defaults' values, and its job resolves the batch per device."""
+    from pvtlab import defaults
+    from pvtlab.measure import measure_job
+
+    params = inspect.signature(measure).parameters
+    assert params["time_budget_s"].default == defaults.TIME_BUDGET_S and params["repeats"].default == defaults.REPEATS
+    assert params["batch_size"].default is None
+    config = pvtlab.get_config("pvt_v2_b0")
+    assert measure_job("memory", config, 224).options["batch_size"] == defaults.BATCH_BY_DEVICE["cpu"] == 8
+    assert measure_job("throughput", config, 224, device="cuda").options["batch_size"] == 64
+    assert measure_job("flops", config, 224, batch_size=3).options == {}  # a count carries no step options
+    assert set(measure_job("memory", config, 224).options) == {"batch_size", "amp_dtype", "channels_last", "compile"}
 
 
 def test_params_row():

@@ -125,5 +125,13 @@ def build_datasets(spec: Mapping[str, Any], image_size: int, seed: int) -> tuple
         return build_digits(image_size)
     root = Path(spec["root"]).expanduser()
     if name == "imagefolder":
-        return build_imagefolder(root, image_size, spec.get("val_fraction", VAL_FRACTION))
+        return build_imagefolder(root, image_size, resolve_data_spec(spec)["val_fraction"])
     return build_cifar(name, root, image_size)
+
+
+def resolve_data_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """``spec`` checked and with every default written out (synthetic sizes, the ImageFolder validation
+    fraction), so a training job's id covers the data it will use, not only what the spec spelled out."""
+    validate_data_spec(spec)
+    defaults = {"synthetic": SYNTHETIC_DEFAULTS, "imagefolder": {"val_fraction": VAL_FRACTION}}.get(spec["name"], {})
+    return {**defaults, **spec}

@@ -2,9 +2,10 @@
 
 Why one cell per block: the arms must be timed in the same interleaved rounds for their ratios to cancel the
 machine's drift (``pvtlab.measure.block``), so they are claimed, run and re-run together; a killed block runs
-again whole. The block's id hashes every arm's id (so every arm's config and the resolved settings) and the
-reference; each arm keeps a row of its own in cells.csv, under an id derived from the block's and its own, so a
-block with a new member re-times every arm instead of pairing rows from different rounds.
+again whole. The block's job (``pvtlab.measure.job.BlockJob``) names each arm by its own cell id, so the block's
+id covers every arm's config and options and the reference; each arm keeps a row of its own in cells.csv, under
+an id derived from the block's and its own, so a block with a new member re-times every arm instead of pairing
+rows from different rounds.
 
 The reference (what ``*_vs_ref`` divides by, timed twice for the A/A noise floor) is the spec's ``ref_variant``,
 else the path's first step, else the factorial's all-first-levels combination, else the block's first arm.
@@ -13,9 +14,10 @@ else the path's first step, else the factorial's all-first-levels combination, e
 from __future__ import annotations
 
 from dataclasses import asdict, replace
-from typing import Any
 
-from .cell import TIMED_GROUPS, Cell, canonical_json, cell_id_of
+from pvtlab.measure.job import BlockJob
+
+from .cell import TIMED_GROUPS, Cell, canonical_json, cell_id_of, job_id
 from .spec import Spec, bad
 from .variants import _factorial_combos
 
@@ -44,12 +46,14 @@ def reference(members: list[Cell], spec: Spec) -> Cell:
 
 
 def make_block(members: list[Cell], ref: Cell) -> Cell:
-    """One block cell over ``members`` (same group, resolution and settings), its arms re-identified."""
-    settings = {**ref.settings, "paired_arms": sorted(cell.cell_id for cell in members), "ref_arm": ref.cell_id}
-    block_id = cell_id_of({"group": ref.group, "resolution": ref.resolution, "settings": settings})
+    """One block cell over ``members`` (same group, resolution and options), its arms re-identified."""
+    job = BlockJob(arms=tuple((cell.cell_id, cell.pvt_config()) for cell in members), ref=ref.cell_id,
+                   resolution=ref.job["resolution"], device=ref.job["device"], options=ref.job["options"],
+                   timeout_s=ref.job["timeout_s"])
+    block_id = job_id(job)
     arms = tuple(asdict(replace(cell, cell_id=arm_id(block_id, cell.cell_id))) for cell in members)
     return replace(ref, cell_id=block_id, variant=f"{len(members)} variants, paired", aliases=(), path_step=None,
-                   in_factorial=False, settings=settings, arms=arms)
+                   in_factorial=False, job=job.to_dict(), arms=arms)
 
 
 def arm_id(block_id: str, cell_id: str) -> str:
@@ -73,8 +77,3 @@ def into_blocks(cells: dict[str, Cell], spec: Spec) -> dict[str, Cell]:
         out = {(block.cell_id if k == canonical_json(key) else k): (block if k == canonical_json(key) else v)
                for k, v in out.items()}
     return out
-
-
-def block_settings(cell: Cell) -> dict[str, Any]:
-    """A block's settings without its identity-only keys: what ``measure_block`` is passed."""
-    return {k: v for k, v in cell.settings.items() if k not in ("paired_arms", "ref_arm")}

@@ -1,44 +1,30 @@
-"""Cells: the unit of work of a grid, each with a stable id.
+"""Grid expansion: a checked spec becomes its cells, each a resolved job (measure, paired block or training).
 
-A cell is (resolved config, measurement group, resolution, seed, resolved settings, data spec); its id is
-a hash of exactly that, so the same measurement asked for twice (the paper's PVTv1-Small step is also a
-factorial combination) runs once and carries both names, and a renamed variant keeps its results. The
-model/variant names are labels, not identity.
-
-Settings are *resolved* before hashing: every keyword argument of the function the cell is passed to
-(``pvtlab.measure.measure`` or ``pvtlab.train.run_accuracy``) with its default read from that function's
-signature (batch_size None -> ``pvtlab.measure.DEFAULT_BATCH`` of the device), and for accuracy cells the
-training recipe as ``pvtlab.train.resolve_recipe`` resolves it. Spelling a default out leaves the id alone, and
-changing a default in code gives new ids, so old rows go stale instead of passing as measured with the new setting.
-Arguments that do not shape a result (threads, progress, timeouts, checkpointing) are left out.
+A cell's job holds every setting with its default written out (``pvtlab.defaults``, the recipes), so its id, the
+hash of the job's identity, changes exactly when what it measures does: the same measurement asked for twice
+(the paper's PVTv1-Small step is also a factorial combination) runs once and carries both names, a renamed
+variant keeps its results, spelling a default out leaves the id alone and changing a default in code gives new
+ids, so old rows go stale instead of passing as measured with the new setting. Option names a spec may give
+are declared by the jobs (``pvtlab.measure.job.GROUP_OPTIONS``, ``pvtlab.train.job.OPTIONS``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from pvtlab.errors import UserInputError
+from pvtlab.measure.job import GROUP_OPTIONS, RUN_OPTIONS, measure_job
 from pvtlab.models import STYLE_FIELDS, PVTConfig, get_config, list_models
+from pvtlab.train.job import OPTIONS as TRAIN_OPTIONS
+from pvtlab.train.job import train_job
+from pvtlab.train.resolution import default_eval_sizes
 
-from .cell import RESOLVED_RECIPE, Cell, cell_id_of, cell_identity
+from .blocks import into_blocks
+from .cell import Cell, Job, job_id
 from .spec import AccuracySpec, Spec, bad
 from .variants import Architecture, resolve_entries
-
-# Groups measured by pvtlab.measure on the device, whose result its settings (batch, repeats, ...) shape; params
-# and FLOPs depend on none of them (accuracy cells hash their own settings, ``accuracy_settings``).
-SETTINGS_GROUPS = ("memory", "throughput")
-
-# Arguments the grid sets itself (per cell) and arguments that do not change a result: neither is an option a
-# spec sets in measure_options/accuracy.options, nor part of a cell id.
-_MEASURE_OWN = ("group", "config", "resolution", "device", "threads")
-_ACCURACY_OWN = ("config", "data", "image_size", "seed", "threads", "progress", "device", "checkpoint_path")
-NOT_IN_ID = ("timeout_s", "checkpoint_every_s")
-# run_accuracy arguments the spec sets with its own accuracy keys (not in accuracy.options).
-ACCURACY_KEYS_PASSED = ("epochs", "steps", "recipe", "nproc_per_node", "checkpoint_every_s", "eval_sizes")
 
 
 @dataclass(frozen=True)
@@ -61,34 +47,40 @@ def expand(spec: Spec, device: str, data: dict[str, Any] | None = None) -> Grid:
     """Every cell of ``spec`` in spec order, duplicates merged; ``data`` is the checked data spec."""
     entries = resolve_entries(spec)
     selected = _selections(spec, entries)
-    _check_options(spec)
     cells: dict[str, Cell] = {}
     for group in spec.measure:
+        key = f"measure_options.{group}"
         options = spec.measure_options.get(group, {})
-        settings = measure_settings(group, device, options)
+        _check_names(spec, key, options, (*GROUP_OPTIONS[group], *RUN_OPTIONS))
         for entry in selected.get(group, entries):
             for size in spec.resolutions[group]:
                 _check_size(spec, f"resolutions.{group}", size, entry, entry.config)
-                _add(cells, entry, entry.model, entry.config, group, size, None, settings, None, options)
+                job = _built(spec, key, lambda: measure_job(group, entry.config, size, device=device, **options))
+                _add(cells, entry, entry.model, group, job)
     for acc in spec.accuracy:
         _add_task(cells, spec, acc, selected.get("accuracy", entries), device,
                   data if data is not None and len(spec.accuracy) == 1 else acc.data)
-    from .blocks import into_blocks
-
     cells = into_blocks(cells, spec)
     ids = sorted(cells)
     spec_hash = hashlib.sha256(",".join(ids).encode()).hexdigest()[:12]
     return Grid(spec=spec, device=device, cells=tuple(cells.values()), spec_hash=spec_hash)
 
 
+def _built(spec: Spec, key: str, build: Callable[[], Job]) -> Job:
+    """``build()``, its bad values named under the spec key that gave them."""
+    try:
+        return build()
+    except UserInputError as exc:
+        raise UserInputError(f"{spec.where}: {key}: {exc}") from None
+
+
 def _add_task(cells: dict[str, Cell], spec: Spec, acc: AccuracySpec, entries: list[Architecture], device: str,
               data: dict[str, Any]) -> None:
-    """One accuracy task's cells: every entry x seed, the task's resolved settings (test sizes too) in the id."""
-    from pvtlab.train.resolution import default_eval_sizes
-
+    """One accuracy task's cells: every entry x seed, with the same test sizes for every variant."""
     where = acc.key
     if acc.model not in list_models():
         raise bad(spec.where, f"{where}.model", acc.model, f"choose from {list_models()}")
+    _check_names(spec, f"{where}.options", acc.options, TRAIN_OPTIONS)
     configs = [(entry, accuracy_config(entry, acc.model, acc.image_size)) for entry in entries]
     for entry, config in configs:
         _check_size(spec, f"{where}.image_size", acc.image_size, entry, config)
@@ -97,92 +89,26 @@ def _add_task(cells: dict[str, Cell], spec: Spec, acc: AccuracySpec, entries: li
         raise bad(spec.where, f"{where}.eval_sizes", min(acc.eval_sizes),
                   f"every variant needs inputs of at least {smallest} px")
     sizes = acc.eval_sizes if acc.eval_sizes is not None else default_eval_sizes(acc.image_size, smallest)
-    base = {**accuracy_settings(acc, device), "eval_sizes": list(sizes)}
-    passed = {"checkpoint_every_s": acc.checkpoint_every_s} if acc.checkpoint_every_s is not None else {}
+    given = {"epochs": acc.epochs, "steps": acc.steps, "recipe": acc.recipe, "nproc_per_node": acc.nproc_per_node,
+             "checkpoint_every_s": acc.checkpoint_every_s, **acc.options}
+    given = {k: v for k, v in given.items() if v is not None}
     for entry, config in configs:
-        settings = {**base, RESOLVED_RECIPE: resolved_recipe(base, config, spec.where)}
         for seed in acc.seeds:
-            cid = _add(cells, entry, acc.model, config, "accuracy", acc.image_size, seed, settings, data, passed,
-                       task=acc.task)
+            job = _built(spec, where, lambda: train_job(config, data, image_size=acc.image_size, seed=seed,
+                                                        eval_sizes=sizes, device=device, **given))
+            cid = _add(cells, entry, acc.model, "accuracy", job, task=acc.task)
             if cells[cid].task != acc.task:
                 raise bad(spec.where, where, acc.task, f"it trains what task {cells[cid].task!r} trains "
                                                        f"(same data and settings); drop one")
 
 
-def _defaults(function: Callable[..., Any], own: tuple[str, ...]) -> dict[str, Any]:
-    """The keyword arguments of ``function`` a spec may set, with their defaults (its signature is their home)."""
-    return {name: p.default for name, p in inspect.signature(function).parameters.items()
-            if name not in own and p.default is not inspect.Parameter.empty}
-
-
-def measure_settings(group: str, device: str, options: dict[str, Any]) -> dict[str, Any]:
-    """What shapes a measurement of ``group``: device and every timing option with defaults filled in.
-
-    Parameter and FLOP counts depend on none of them, so their settings are empty whatever a spec says
-    (the options still reach ``measure``; see ``call_options``)."""
-    if group not in SETTINGS_GROUPS:
-        return {}
-    from pvtlab.measure import measure
-
-    resolved = {**_defaults(measure, _MEASURE_OWN), **options}
-    if resolved.get("batch_size") is None:
-        resolved["batch_size"] = default_batch(device)
-    return {"device": device, **{k: v for k, v in resolved.items() if k not in NOT_IN_ID}}
-
-
-def default_batch(device: str) -> int:
-    """``pvtlab.measure``'s batch when none is given, for ``device``."""
-    import torch
-
-    from pvtlab.measure import DEFAULT_BATCH
-
-    return int(DEFAULT_BATCH[torch.device(device).type])
-
-
-def accuracy_defaults() -> dict[str, Any]:
-    """run_accuracy's keyword defaults (its signature is their home)."""
-    from pvtlab.train import run_accuracy
-
-    return _defaults(run_accuracy, _ACCURACY_OWN)
-
-
-def accuracy_settings(acc: Any, device: str) -> dict[str, Any]:
-    """The arguments an accuracy cell passes to run_accuracy: the spec's, over the signature's defaults."""
-    given = {"epochs": acc.epochs, "steps": acc.steps, "recipe": acc.recipe, "nproc_per_node": acc.nproc_per_node,
-             **acc.options}
-    resolved = {**accuracy_defaults(), **{k: v for k, v in given.items() if v is not None}}
-    return {"device": device, **{k: v for k, v in resolved.items() if k not in NOT_IN_ID}}
-
-
-def resolved_recipe(settings: dict[str, Any], config: PVTConfig, where: str) -> dict[str, Any]:
-    """Every training value the cell will use, as run_accuracy resolves it (``pvtlab.train.resolve_recipe``).
-
-    Most arguments default to None, "the recipe's value"; hashing the None alone would let a changed recipe
-    default pass old rows as new, so the id covers the resolved recipe (epochs, lr, batch, ...) too."""
-    from pvtlab.train.recipe import ARGUMENTS, resolve_recipe
-
-    try:
-        recipe = resolve_recipe(settings["recipe"], config, arguments={k: settings.get(k) for k in ARGUMENTS},
-                                recipe_options=settings.get("recipe_options"), nproc=settings["nproc_per_node"])
-    except UserInputError as exc:
-        raise UserInputError(f"{where}: accuracy: {exc}") from None
-    return asdict(recipe)
-
-
-def _check_options(spec: Spec) -> None:
-    """Option names must be keyword arguments of the function they are passed to (values it checks itself)."""
-    from pvtlab.measure import measure
-    from pvtlab.train import run_accuracy
-
-    checks = [(f"measure_options.{g}", opts, measure, _MEASURE_OWN) for g, opts in spec.measure_options.items()]
-    for acc in spec.accuracy:
-        checks.append(("accuracy.options", acc.options, run_accuracy, _ACCURACY_OWN + ACCURACY_KEYS_PASSED))
-    for key, options, function, own in checks:
-        allowed = [name for name in inspect.signature(function).parameters if name not in own]
-        for name in options:
-            if name not in allowed:
-                raise bad(spec.where, key, name, f"choose options of {function.__module__}.{function.__name__}: "
-                                                 f"{allowed}", allowed)
+def _check_names(spec: Spec, key: str, options: dict[str, Any], allowed: Iterable[str]) -> None:
+    """Option names must be ones the job takes (their values are checked when the job is built)."""
+    allowed = list(allowed)
+    for name in options:
+        if name not in allowed:
+            raise bad(spec.where, key, name, f"choose from {allowed}" if allowed else "this group takes no options",
+                      allowed)
 
 
 def _selections(spec: Spec, entries: list[Architecture]) -> dict[str, list[Architecture]]:
@@ -204,19 +130,15 @@ def _check_size(spec: Spec, key: str, size: int, entry: Architecture, config: PV
         raise bad(spec.where, key, size, f"{entry.model}:{entry.variant} needs inputs of at least {smallest} px")
 
 
-def _add(cells: dict[str, Cell], entry: Architecture, model: str, config: PVTConfig, group: str, size: int,
-         seed: int | None, settings: dict[str, Any], data: dict[str, Any] | None,
-         passed: dict[str, Any], task: str = "") -> str:
-    """Add a cell, or when the same measurement is already there, record this entry as another name of it;
-    returns its id."""
-    config_dict = config.to_dict()
-    cid = cell_id_of(cell_identity(config_dict, group, size, seed, settings, data))
+def _add(cells: dict[str, Cell], entry: Architecture, model: str, group: str, job: Job, task: str = "") -> str:
+    """Add a cell, or when the same job is already there, record this entry as another name of it; returns
+    its id."""
+    cid = job_id(job)
     label = f"{entry.model}:{entry.variant}"
     old = cells.get(cid)
     if old is None:
         cells[cid] = Cell(cell_id=cid, group=group, model=model, variant=entry.variant, base_model=entry.model,
-                          config=config_dict, resolution=size, seed=seed, settings=dict(settings), data=data,
-                          path_step=entry.path_step, in_factorial=entry.in_factorial, passed=dict(passed), task=task)
+                          job=job.to_dict(), path_step=entry.path_step, in_factorial=entry.in_factorial, task=task)
         return cid
     if label == f"{old.base_model}:{old.variant}" or label in old.aliases:
         return cid
@@ -224,4 +146,3 @@ def _add(cells: dict[str, Cell], entry: Architecture, model: str, config: PVTCon
     cells[cid] = Cell(**{**asdict(old), "aliases": (*old.aliases, label), "path_step": path_step,
                          "in_factorial": old.in_factorial or entry.in_factorial})
     return cid
-

@@ -6,7 +6,7 @@ were fitted on this project's 2-core CI machine with one thread per worker, wher
 is estimated at 9.0 min (throughput 2.5 min) and took 8 min 25 s and 9 min 6 s (throughput 2 min 16 s; see
 docs/measured.md). A faster machine takes less (5.8 min on a newcomer's), a loaded one more: a guide to
 minutes versus hours, not a promise. Batch sizes, time budgets and training budgets are the cell's
-resolved settings (cells.py), so the estimate runs on the values the measurement will use.
+resolved jobs (cells.py), so the estimate runs on the values the measurement will use.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TextIO
 
 from pvtlab.measure.analytic import analytic_count
 
-from .cell import RESOLVED_RECIPE, Cell
+from .cell import Cell
 from .plan import Options, Plan
 from .progress import duration
 from .results import ResultsFile
@@ -42,14 +42,11 @@ def gmacs(cell: Cell) -> float:
 
 def train_images(cell: Cell) -> int:
     """Images one accuracy cell trains on: steps x global batch, or epochs x the training set."""
-    settings, recipe = cell.settings, cell.settings[RESOLVED_RECIPE]
-    if settings.get("steps"):
-        return int(settings["steps"]) * int(recipe["global_batch"])
-    data = cell.data or {}
+    recipe, data = cell.job["recipe"], cell.data or {}
+    if recipe["steps"]:
+        return int(recipe["steps"]) * int(recipe["global_batch"])
     if data.get("name") == "synthetic":
-        from pvtlab.data import SYNTHETIC_DEFAULTS
-
-        size = int(data.get("num_train", SYNTHETIC_DEFAULTS["num_train"]))
+        size = int(data["num_train"])
     else:
         size = TRAIN_IMAGES.get(str(data.get("name")), UNKNOWN_TRAIN_IMAGES)
     return size * int(recipe["epochs"])
@@ -59,12 +56,10 @@ def extra_test_work(cell: Cell) -> float:
     """GMACs x images of scoring the validation split at the test sizes other than the training size."""
     data = cell.data or {}
     if data.get("name") == "synthetic":
-        from pvtlab.data import SYNTHETIC_DEFAULTS
-
-        images = int(data.get("num_val", SYNTHETIC_DEFAULTS["num_val"]))
+        images = int(data["num_val"])
     else:
         images = VAL_IMAGES.get(str(data.get("name")), UNKNOWN_TRAIN_IMAGES // 4)
-    sizes = [s for s in cell.settings.get("eval_sizes") or () if s != cell.resolution]
+    sizes = [s for s in cell.job["eval_sizes"] if s != cell.resolution]
     return sum(analytic_count(cell.pvt_config(), s).macs / 1e9 for s in sizes) * images * FORWARD_SHARE
 
 
@@ -79,8 +74,8 @@ def seconds(cell: Cell, threads: int = 1) -> float:
     if cell.group == "accuracy":
         variable = ACCURACY_S_PER_IMAGE_GMAC * (work * train_images(cell) + extra_test_work(cell))
     elif cell.group == "throughput":
-        fixed += 2 * float(cell.settings["time_budget_s"])  # spent whatever the threads
-        variable = per_gmac * work * int(cell.settings["batch_size"])
+        fixed += 2 * float(cell.job["options"]["time_budget_s"])  # spent whatever the threads
+        variable = per_gmac * work * int(cell.job["options"]["batch_size"])
     else:
         variable = per_gmac * work
     return fixed + variable / max(1.0, threads ** 0.8)

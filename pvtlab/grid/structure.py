@@ -106,14 +106,14 @@ def _tasks(cells: tuple[Cell, ...]) -> dict[str, dict[str, Any]]:
     for cell in cells:
         if cell.group == "accuracy" and cell.task not in out:
             out[cell.task] = {"data": (cell.data or {}).get("name"), "image_size": cell.resolution,
-                              "eval_sizes": list(cell.settings.get("eval_sizes") or [])}
+                              "eval_sizes": list(cell.job["eval_sizes"])}
     return out
 
 
 def _reference(cells: tuple[Cell, ...]) -> dict[str, str] | None:
     """The (model, variant) timed ratios divide by; None when nothing is timed in blocks."""
     for cell in cells:
-        ref = (cell.settings or {}).get("ref_arm")
+        ref = cell.job.get("ref")
         if ref and cell.arms:
             arm = next(a for a in cell.arms if a["cell_id"] == arm_id(cell.cell_id, ref))
             return {"model": arm["base_model"], "variant": arm["variant"]}

@@ -4,8 +4,8 @@ A worker stays until no cell is waiting or running anywhere, so that if another 
 take the dead worker's cell once it is back in the queue. Ctrl-C (or SIGTERM) gives the cell in flight back
 to the queue and exits 130. Storage calls are retried on operational database errors only.
 
-Running one cell: a measurement that fails becomes a row with ``status=failed`` and the reason in ``error``;
-the grid goes on. ``pvtlab.measure.measure`` and ``pvtlab.train.run_accuracy`` already report their own
+Running one cell: the worker runs the cell's resolved job as it is (nothing is re-planned). A measurement that fails becomes a row with ``status=failed`` and the reason in ``error``;
+the grid goes on. ``pvtlab.measure.run_measure_job`` and ``pvtlab.train.run_job`` already report their own
 failures that way; anything they raise anyway (a bug in a measurement) is caught and recorded the same way. A
 timed cell runs alone on the machine (hostlock.py) and its row says so (``timed_alone``, ``concurrent_cells``).
 """
@@ -26,8 +26,11 @@ from typing import Any, TextIO
 from pvtlab.layout import CHECKPOINTS_DIR
 from pvtlab.measure.provenance import worker_name
 
-from .blocks import arm_id, block_settings
-from .cell import RESOLVED_RECIPE, Cell, canonical_json
+from pvtlab.measure.job import BlockJob
+from pvtlab.train.job import TrainJob
+
+from .blocks import arm_id
+from .cell import Cell, canonical_json
 from .cells import Grid
 from .hostlock import cell_slot
 from .plan import Options, Plan
@@ -89,37 +92,29 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
-def measure_cell(cell: Cell, *, device: str, threads: int, checkpoint: Path | None = None) -> dict[str, Any]:
-    """The measurement's own result dict (its columns, status, error, provenance)."""
-    config = cell.pvt_config()
-    given = {k: v for k, v in {**cell.settings, **(cell.passed or {})}.items() if k not in ("device", RESOLVED_RECIPE)}
-    if cell.group == "accuracy":
-        from pvtlab.train import run_accuracy
+def measure_cell(cell: Cell, *, threads: int, checkpoint: Path | None = None) -> dict[str, Any]:
+    """Run the cell's job as it is: the measurement's own result dict (its columns, status, error, provenance)."""
+    job = cell.built_job()
+    if isinstance(job, TrainJob):
+        from pvtlab.train import run_job
 
-        if checkpoint is not None:
-            given["checkpoint_path"] = str(checkpoint)
-        return run_accuracy(config, cell.data, image_size=cell.resolution, seed=cell.seed, threads=threads,
-                            progress=False, device=device, **given)
-    if cell.arms:
-        return measure_arms(cell, device=device, threads=threads)
-    from pvtlab.measure import measure
+        return run_job(job, threads=threads, checkpoint_path=checkpoint)
+    if isinstance(job, BlockJob):
+        return measure_arms(cell, job, threads=threads)
+    from pvtlab.measure import run_measure_job
 
-    return measure(cell.group, config, cell.resolution, device=device, threads=threads, **given)
+    return run_measure_job(job, threads=threads)
 
 
-def measure_arms(cell: Cell, *, device: str, threads: int) -> dict[str, Any]:
-    """A paired timing block: {"arm_results": arm id -> that arm's result dict} (see blocks.py)."""
-    from pvtlab.measure.block import measure_block
+def measure_arms(cell: Cell, job: BlockJob, *, threads: int) -> dict[str, Any]:
+    """A paired timing block: {"arm_results": arm cell id -> that arm's result dict} (see blocks.py)."""
+    from pvtlab.measure.block import run_block_job
 
-    arms = cell.arm_cells()
-    ref = arm_id(cell.cell_id, cell.settings["ref_arm"])
-    given = {k: v for k, v in {**block_settings(cell), **(cell.passed or {})}.items() if k != "device"}
-    rows = measure_block({arm.cell_id: arm.pvt_config() for arm in arms}, cell.resolution, ref=ref, device=device,
-                         threads=threads, **given)
-    ref_name = next(arm.variant for arm in arms if arm.cell_id == ref)
+    rows = run_block_job(job, threads=threads)
+    ref_name = next(arm.variant for arm in cell.arm_cells() if arm.cell_id == arm_id(cell.cell_id, job.ref))
     for row in rows.values():
         row.update(ref_variant=ref_name, timing_block=cell.cell_id)
-    return {"arm_results": rows}
+    return {"arm_results": {arm_id(cell.cell_id, member): row for member, row in rows.items()}}
 
 
 def labels(cell: Cell) -> dict[str, Any]:
@@ -136,8 +131,7 @@ def identity(cell: Cell, *, study: str, spec_hash: str) -> dict[str, Any]:
         "group": cell.group, **labels(cell), "patch_embed": config.patch_embed, "pos_embed": config.pos_embed,
         "ffn": config.ffn, "attention": config.attention, "position": position_of(config),
         "resolution": cell.resolution, "seed": cell.seed, "config_json": canonical_json(cell.config),
-        "settings_json": canonical_json(cell.settings),
-        "data_json": canonical_json(cell.data) if cell.data is not None else None,
+        "job_json": canonical_json(cell.job),
     }
 
 
@@ -148,7 +142,7 @@ def run_cell(cell: Cell, *, study: str, spec_hash: str, device: str, threads: in
         started = _now()
         clock = time.perf_counter()
         try:
-            result = dict(measure_cell(cell, device=device, threads=threads, checkpoint=checkpoint))
+            result = dict(measure_cell(cell, threads=threads, checkpoint=checkpoint))
         except Exception as exc:  # noqa: BLE001  (any failure of one cell is recorded, the grid goes on)
             result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}".strip()}
         wall = time.perf_counter() - clock

@@ -7,20 +7,21 @@ DataFrame over configs, sizes and groups.
 from pvtlab.columns import COMPLEXITY_GROUPS
 
 from .analytic import AnalyticCount, analytic_count
-from .block import measure_block
+from .block import measure_block, run_block_job
 from .crossover import lsra_crossover
 from .flops import FlopCount, UncountedOpError, count_flops
 from .matmul_peak import achieved_flops, matmul_peak_flops, mfu
 from .memory import PeakMemory, peak_memory
 from .params import ParamCount, count_params
 from .provenance import PROVENANCE_COLUMNS, provenance
-from .record import DEFAULT_BATCH, GROUP_COLUMNS, measure
+from .job import BlockJob, MeasureJob, block_job, measure_job
+from .record import GROUP_COLUMNS, measure, run_measure_job
 from .sdpa import detect_sdpa_backend, sdpa_backend_from_ops
 from .sweep import sweep
 from .timing import TimingResult, latency_percentiles, measure_throughput, time_step
 
-__all__ = ["AnalyticCount", "COMPLEXITY_GROUPS", "DEFAULT_BATCH", "FlopCount", "GROUP_COLUMNS", "PROVENANCE_COLUMNS",
-           "ParamCount", "PeakMemory", "TimingResult", "UncountedOpError", "achieved_flops", "analytic_count",
+__all__ = ["AnalyticCount", "BlockJob", "COMPLEXITY_GROUPS", "FlopCount", "GROUP_COLUMNS", "PROVENANCE_COLUMNS",
+           "MeasureJob", "ParamCount", "PeakMemory", "TimingResult", "UncountedOpError", "achieved_flops", "analytic_count", "block_job", "measure_job", "run_measure_job",
            "count_flops", "count_params", "detect_sdpa_backend", "latency_percentiles", "lsra_crossover",
-           "matmul_peak_flops", "measure", "measure_block", "measure_throughput", "mfu", "peak_memory", "provenance",
+           "matmul_peak_flops", "measure", "measure_block", "measure_throughput", "run_block_job", "mfu", "peak_memory", "provenance",
            "sdpa_backend_from_ops", "sweep", "time_step"]

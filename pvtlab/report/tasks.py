@@ -1,7 +1,8 @@
 """Which accuracy task and which test size an accuracy value belongs to.
 
 A grid may train on several tasks (``task``: ``synthetic``, ``digits``, ...); older cells.csv files have no
-``task`` column, so their rows form one task named after ``data_json``'s ``name``. A row's top-1 at other test
+``task`` column, so their rows form one task named after their data (``job_json``'s, or in older files
+``data_json``'s, ``name``). A row's top-1 at other test
 sizes comes as ``top1_by_res`` (JSON ``{"<px>": top-1 %}``, the training size included); it is spread into one
 column per size (``top1_at_<px>px``) so every per-seed statistic reads it like ``top1_acc``.
 """
@@ -13,7 +14,7 @@ import math
 
 import pandas as pd
 
-NO_TASK = "unnamed task"  # the task of rows that name none (no task column, no data_json name)
+NO_TASK = "unnamed task"  # the task of rows that name none (no task column, no data name)
 BY_RES = {"top1_acc": "top1_by_res", "ema_top1_acc": "ema_top1_by_res"}
 
 
@@ -25,7 +26,10 @@ def at_size(column: str, px: int) -> str:
 def task_names(rows: pd.DataFrame) -> pd.Series:
     """Each row's task: its ``task`` value, else its data spec's ``name``, else ``accuracy``."""
     given = rows["task"] if "task" in rows.columns else pd.Series(None, index=rows.index, dtype=object)
-    data = rows["data_json"] if "data_json" in rows.columns else pd.Series(None, index=rows.index, dtype=object)
+    data = pd.Series(None, index=rows.index, dtype=object)
+    for column in ("data_json", "job_json"):  # a job's data wins over an older file's data_json
+        if column in rows.columns:
+            data = rows[column].where(rows[column].notna(), data)
     names = [t if isinstance(t, str) and t.strip() else _data_name(d) for t, d in zip(given, data)]
     return pd.Series(names, index=rows.index, dtype=object)
 
@@ -37,6 +41,8 @@ def _data_name(data_json: object) -> str:
         spec = json.loads(data_json)
     except json.JSONDecodeError:
         return NO_TASK
+    if isinstance(spec, dict) and isinstance(spec.get("data"), dict):
+        spec = spec["data"]  # a training job's data spec
     return str(spec.get("name") or NO_TASK) if isinstance(spec, dict) else NO_TASK
 
 

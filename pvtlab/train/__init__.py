@@ -1,13 +1,13 @@
-"""Seeded training for accuracy cells: ``run_accuracy`` (one cell) on top of a plain loop (loop.py), with the
-quick or the papers' recipe (recipe.py), several processes (distributed.py) and resumable checkpoints
-(checkpoint.py, preemption.py)."""
+"""Seeded training for accuracy cells: a resolved ``TrainJob`` (job.py) run by ``run_job`` or, from keywords,
+``run_accuracy`` (run.py) on top of a plain loop (loop.py) with one ``Recipe`` of settings (recipe.py), several
+processes (distributed.py, ranks.py) and resumable checkpoints (checkpoint.py, preemption.py)."""
 
-from .accuracy import DEFAULT_EPOCHS, run_accuracy
 from .checkpoint import CheckpointError
-from .loop import TrainResult, TrainSettings, train
+from .job import TrainJob, train_job
+from .loop import TrainResult, train
 from .metrics import evaluate, topk_correct
-from .recipe import PAPER, QUICK, RECIPES, Recipe, resolve_recipe
-from .schedule import lr_factor
+from .recipe import PAPER, QUICK, RECIPES, Recipe, quick_recipe, resolve_recipe
+from .run import run_accuracy, run_job
 
-__all__ = ["DEFAULT_EPOCHS", "PAPER", "QUICK", "RECIPES", "CheckpointError", "Recipe", "TrainResult", "TrainSettings",
-           "evaluate", "lr_factor", "resolve_recipe", "run_accuracy", "topk_correct", "train"]
+__all__ = ["PAPER", "QUICK", "RECIPES", "CheckpointError", "Recipe", "TrainJob", "TrainResult", "evaluate",
+           "quick_recipe", "resolve_recipe", "run_accuracy", "run_job", "topk_correct", "train", "train_job"]

@@ -1,9 +1,9 @@
-"""The paper recipe's image transforms, built by timm (``timm.data.create_transform``), not by hand.
+"""A recipe's image transforms (``timm_transforms``: the paper recipe's), built by timm (``timm.data.create_transform``), not by hand.
 
 Train: RandomResizedCrop (bicubic) + flip + RandAugment + colour jitter + normalize + random erasing, with the
 recipe's values. Eval: resize the short side to ``size / 0.875``, center crop, normalize (bicubic), the
 usual 224/256 crop ratio. Image datasets carry their transform in a ``transform`` attribute (ImageFolder,
-CIFAR); ``use_paper_transforms`` swaps both. The synthetic task keeps its fixed images: any crop, flip or
+CIFAR); ``use_recipe_transforms`` swaps both. The synthetic task keeps its fixed images: any crop, flip or
 colour change would change its labels.
 """
 
@@ -49,10 +49,13 @@ def paper_eval_transform(recipe: Recipe, image_size: int) -> Callable:
                             crop_pct=EVAL_CROP_RATIO, mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
 
-def use_paper_transforms(recipe: Recipe, image_size: int, train_set: Dataset, val_set: Dataset) -> str:
-    """Give image datasets the recipe's transforms; returns what the train split got (for ``recipe_json``)."""
+def use_recipe_transforms(recipe: Recipe, image_size: int, train_set: Dataset, val_set: Dataset) -> str:
+    """Give image datasets the recipe's timm transforms when it asks for them (``timm_transforms``); returns
+    what the train split trains on (the row's ``train_transform``)."""
     if not hasattr(train_set, "transform"):
         return "none (fixed rendered images)"
-    train_set.transform = paper_train_transform(recipe, image_size)
-    val_set.transform = paper_eval_transform(recipe, image_size)
-    return " > ".join(type(step).__name__ for step in train_set.transform.transforms)
+    if recipe.timm_transforms:
+        train_set.transform = paper_train_transform(recipe, image_size)
+        val_set.transform = paper_eval_transform(recipe, image_size)
+    transform = train_set.transform
+    return " > ".join(type(step).__name__ for step in getattr(transform, "transforms", [transform]))

@@ -1,9 +1,9 @@
-"""The training loop: AdamW, warm-up + cosine, label smoothing, gradient clipping; a budget in epochs or steps.
+"""The training loop: one resolved ``Recipe`` (recipe.py) in, a trained model and its curves out.
 
 Plain on purpose (nanoGPT-style): one function, one optimizer step per batch. The one hook is ``probe``: a
 function of the model called at a few steps (``curve_steps``) to record a validation learning curve.
 Determinism on CPU: the caller seeds torch, numpy and python before building the model; the data order and
-each image's augmentation come from ``settings.seed`` (loader.py), and drop-path and Mixup draw from the global
+each image's augmentation come from ``seed`` (loader.py), and drop-path and Mixup draw from the global
 generators, which the seed fixed and a checkpoint restores. Same seed, thread count and torch build →
 identical weights and metrics, resumed or not.
 """
@@ -22,62 +22,15 @@ from torch import nn
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from ..errors import UserInputError
+from .distributed import current_processes
 from .loader import epoch_batches, steps_per_epoch, train_loader
-from .parts import build_parts, parameter_groups  # noqa: F401  (parameter_groups: imported from here too)
-from .preemption import TrainProgress
-from .scale import Scale, plain_scale
+from .parts import build_parts
+from .preemption import Preemption, TrainProgress
+from .recipe import Recipe
+from .runtime import Runtime, resolve_speed
 from . import stop
-from .schedule import warmup_steps
 
 LOSS_CURVE_POINTS = 100  # the stored curve is at most this many bucket means (a grid cell keeps it as JSON)
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Optimization settings; exactly one of ``epochs`` / ``steps`` is the budget. Bad values: UserInputError.
-
-    Every field is required: the values come from the resolved recipe (pvtlab/train/recipe.py is their one
-    home; ``pvtlab.train.accuracy.default_settings`` builds the quick recipe's).
-    """
-
-    epochs: int | None
-    steps: int | None
-    batch_size: int
-    lr: float
-    weight_decay: float  # not applied to norms, biases, position tables, class token
-    warmup: int | float  # steps (int) or fraction of all steps (float)
-    label_smoothing: float
-    clip_grad: float | None  # max global grad norm; None or 0 turns clipping off
-    seed: int
-
-    def __post_init__(self) -> None:
-        if (self.epochs is None) == (self.steps is None):
-            raise UserInputError(f"give exactly one budget: epochs={self.epochs!r}, steps={self.steps!r}")
-        for name in ("epochs", "steps", "batch_size"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-                raise UserInputError(f"{name}={value!r} is not allowed; give a positive integer")
-        number = self._number
-        if not number("lr") > 0:
-            raise UserInputError(f"lr={self.lr!r} is not allowed; give a positive number")
-        if not number("weight_decay") >= 0:
-            raise UserInputError(f"weight_decay={self.weight_decay!r} is not allowed; give a number >= 0")
-        if not 0.0 <= number("label_smoothing") < 1.0:
-            raise UserInputError(f"label_smoothing={self.label_smoothing!r} is not allowed; give a number in [0, 1)")
-        if self.clip_grad is not None and not number("clip_grad") >= 0:
-            raise UserInputError(f"clip_grad={self.clip_grad!r} is not allowed; "
-                                 f"give a norm > 0, or 0/None for no clipping")
-        try:
-            warmup_steps(self.warmup, 1)  # type and range check
-        except ValueError as err:
-            raise UserInputError(str(err)) from None
-
-    def _number(self, name: str) -> float:
-        value = getattr(self, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise UserInputError(f"{name}={value!r} is not allowed; give a number")
-        return value
 
 
 @dataclass
@@ -105,40 +58,40 @@ def curve_steps(total: int, points: int) -> list[int]:
     return sorted({max(1, round(total * (i + 1) / points)) for i in range(points)}) if points > 0 else []
 
 
-def train(model: nn.Module, train_set: Dataset, settings: TrainSettings, *, progress: bool = True,
-          device: str = "cpu", desc: str = "train", scale: Scale | None = None,
-          probe: Callable[[nn.Module], float] | None = None, curve_points: int = 0) -> TrainResult:
-    """Train ``model`` in place on ``train_set`` for the budget in ``settings``; returns the curves and counts.
+def train(model: nn.Module, train_set: Dataset, recipe: Recipe, *, seed: int = 0, progress: bool = True,
+          device: str = "cpu", desc: str = "train", runtime: Runtime | None = None, num_classes: int = 0,
+          preemption: Preemption | None = None, probe: Callable[[nn.Module], float] | None = None,
+          curve_points: int = 0) -> TrainResult:
+    """Train ``model`` in place on ``train_set`` with ``recipe`` (its budget, optimizer, schedule, loss, Mixup
+    and EMA: parts.py); returns the curves and counts. ``recipe.quick_recipe(...)`` makes one by hand.
 
     ``probe(model)`` (called in eval mode, no gradients, by every process) runs at ``curve_steps(total,
     curve_points)`` except the last, which is the end of training and left to the caller's final evaluation;
     its values go to ``TrainResult.val_curve`` as ``[images_seen, value]`` (and into checkpoints, so a resumed
     run keeps its curve). It draws no random numbers: training is unchanged.
 
-    ``scale`` (scale.py) brings the recipe's optimizer, schedule, loss and Mixup/EMA (parts.py), AMP and DDP
-    (runtime.py) and checkpoints (preemption.py); None is the quick recipe with ``settings``' values.
+    ``runtime`` (runtime.py) brings AMP, channels_last, compile and DDP (None: float32 on ``device``, this
+    process alone); ``preemption`` (preemption.py) saves and resumes checkpoints; ``num_classes`` is for Mixup.
     """
-    if scale is None:
-        scale = plain_scale(batch_size=settings.batch_size, lr=settings.lr, weight_decay=settings.weight_decay,
-                            warmup=settings.warmup, label_smoothing=settings.label_smoothing,
-                            clip_grad=settings.clip_grad, device=device)
-    runtime, processes, speed = scale.runtime, scale.processes, scale.runtime.speed
-    loader = train_loader(train_set, batch_size=settings.batch_size, seed=settings.seed, world=processes.world,
+    if runtime is None:
+        speed = resolve_speed(device, amp_dtype=None, channels_last=False, compile=False, num_workers=0, nproc=1)
+        runtime = Runtime(speed, current_processes(device))
+    processes, speed = runtime.processes, runtime.speed
+    loader = train_loader(train_set, batch_size=recipe.batch_size, seed=seed, world=processes.world,
                           rank=processes.rank, num_workers=speed.num_workers, pin_memory=speed.pin_memory,
                           persistent_workers=speed.persistent_workers)
     per_epoch = steps_per_epoch(loader)
-    total = settings.steps if settings.steps is not None else settings.epochs * per_epoch
+    total = recipe.steps if recipe.steps is not None else recipe.epochs * per_epoch
     runner = runtime.prepare(model)
-    parts = build_parts(model, scale.recipe, num_classes=scale.num_classes, steps_per_epoch=per_epoch,
-                        total_steps=total)
+    parts = build_parts(model, recipe, num_classes=num_classes, steps_per_epoch=per_epoch, total_steps=total)
     probe_at = set(curve_steps(total, curve_points)[:-1]) if probe is not None else set()
     done = TrainProgress()
-    resumed = scale.preemption.resume(model, parts, runtime, done) if scale.preemption is not None else 0
+    resumed = preemption.resume(model, parts, runtime, done) if preemption is not None else 0
     model.train()
     bar = tqdm(total=total, initial=done.steps, desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
     start = time.perf_counter() - done.train_time_s
     # A checkpointing loop honours a stop request (stop.py): save, then stop.
-    with stop.listening() if scale.preemption is not None else nullcontext():
+    with stop.listening() if preemption is not None else nullcontext():
         while done.steps < total:
             epoch, first = divmod(done.steps, per_epoch)
             for images, targets in epoch_batches(loader, epoch, first):
@@ -151,7 +104,7 @@ def train(model: nn.Module, train_set: Dataset, settings: TrainSettings, *, prog
                 if not math.isfinite(value):
                     bar.close()
                     raise FloatingPointError(f"training loss became {value} at step {done.steps}; "
-                                             f"lower lr (now {scale.recipe.peak_lr}) or keep clip_grad on")
+                                             f"lower lr (now {recipe.peak_lr}) or keep clip_grad on")
                 runtime.backward_step(loss, parts.optimizer, model, parts.clip_grad)
                 done.steps += 1
                 parts.advance(done.steps)
@@ -166,10 +119,10 @@ def train(model: nn.Module, train_set: Dataset, settings: TrainSettings, *, prog
                     done.val_curve.append([done.images_seen, _probe(model, probe)])
                 if done.steps == total:
                     break
-                if scale.preemption is not None and (stop.requested() or
-                                                     scale.preemption.due(epoch_end=done.steps % per_epoch == 0)):
+                if preemption is not None and (stop.requested() or
+                                               preemption.due(epoch_end=done.steps % per_epoch == 0)):
                     done.train_time_s = time.perf_counter() - start
-                    scale.preemption.save(model, parts, runtime, done)
+                    preemption.save(model, parts, runtime, done)
                     if stop.requested():
                         bar.close()
                         raise stop.Stopped(f"checkpointed at step {done.steps} of {total} and stopped on request")

@@ -1,15 +1,14 @@
-"""What a recipe trains with: optimizer, lr schedule, loss, Mixup/CutMix and model EMA, built per recipe.
+"""What a recipe trains with: optimizer, lr schedule, loss, Mixup/CutMix and model EMA, from timm's parts.
 
-``quick``: torch AdamW + warm-up/cosine per step (schedule.py) + cross-entropy with label smoothing.
-``paper``: timm's factories: ``create_optimizer_v2`` (adamw), ``create_scheduler_v2`` (cosine with warm-up,
-stepped per update), ``Mixup`` + ``SoftTargetCrossEntropy``, and ``ModelEmaV3`` when the recipe turns EMA on.
-Both keep weight decay off norms, biases, position tables and class tokens (``parameter_groups``), as the
-official code's ``no_weight_decay`` does.
+Every recipe gets the same pieces, set by its values: ``create_optimizer_v2`` (AdamW), ``create_scheduler_v2``
+(cosine with linear warm-up from ``warmup_lr``, counted in optimizer steps so a step budget ends exactly at
+``min_lr``), cross-entropy with label smoothing, or ``Mixup`` + ``SoftTargetCrossEntropy`` when the recipe mixes,
+and ``ModelEmaV3`` when it keeps an EMA. Weight decay stays off norms, biases, position tables and class tokens
+(``parameter_groups``), as the official code's ``no_weight_decay`` does.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -24,7 +23,6 @@ from torch import nn
 
 from ..errors import UserInputError
 from .recipe import Recipe
-from .schedule import lr_factor, warmup_steps
 
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -52,21 +50,16 @@ class TrainParts:
 def build_parts(model: nn.Module, recipe: Recipe, *, num_classes: int, steps_per_epoch: int,
                 total_steps: int) -> TrainParts:
     groups = parameter_groups(model, recipe.weight_decay)
-    if recipe.name == "quick":
-        optimizer = torch.optim.AdamW(groups, lr=recipe.peak_lr, eps=recipe.opt_eps)
-        warmup = warmup_steps(recipe.warmup, total_steps)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total_steps, warmup))
-        smoothing = recipe.label_smoothing
-        return TrainParts(optimizer, scheduler, lambda done: scheduler.step(),
-                          lambda logits, y: F.cross_entropy(logits, y, label_smoothing=smoothing),
-                          None, None, recipe.clip_grad or None)
     optimizer = create_optimizer_v2(groups, opt="adamw", lr=recipe.peak_lr, weight_decay=recipe.weight_decay,
                                     eps=recipe.opt_eps)
-    timm_scheduler, _ = create_scheduler_v2(
-        optimizer, sched="cosine", num_epochs=math.ceil(total_steps / steps_per_epoch),
-        warmup_epochs=recipe.warmup, warmup_lr=recipe.warmup_lr, min_lr=recipe.min_lr, step_on_epochs=False,
-        updates_per_epoch=steps_per_epoch)
+    # One schedule "epoch" per optimizer step: the cosine spans exactly the run's steps, whatever the budget.
+    scheduler, _ = create_scheduler_v2(
+        optimizer, sched="cosine", num_epochs=total_steps, warmup_epochs=recipe.warmup_steps(total_steps,
+                                                                                               steps_per_epoch),
+        warmup_lr=recipe.warmup_lr, min_lr=recipe.min_lr, step_on_epochs=False, updates_per_epoch=1)
     mixup = None
+    smoothing = recipe.label_smoothing
+    loss: Callable = lambda logits, y: F.cross_entropy(logits, y, label_smoothing=smoothing)  # noqa: E731
     if recipe.mixes:
         if recipe.batch_size % 2:
             raise UserInputError(f"batch_size={recipe.batch_size} is not allowed with Mixup/CutMix (they pair "
@@ -75,10 +68,7 @@ def build_parts(model: nn.Module, recipe: Recipe, *, num_classes: int, steps_per
         mixup = Mixup(mixup_alpha=recipe.mixup, cutmix_alpha=recipe.cutmix, prob=recipe.mixup_prob,
                       switch_prob=recipe.mixup_switch_prob, mode="batch", label_smoothing=recipe.label_smoothing,
                       num_classes=num_classes)
-        loss: Callable = SoftTargetCrossEntropy()
-    else:
-        smoothing = recipe.label_smoothing
-        loss = lambda logits, y: F.cross_entropy(logits, y, label_smoothing=smoothing)  # noqa: E731
+        loss = SoftTargetCrossEntropy()
     ema = ModelEmaV3(model, decay=recipe.ema_decay) if recipe.ema else None
-    return TrainParts(optimizer, timm_scheduler, lambda done: timm_scheduler.step_update(num_updates=done), loss,
+    return TrainParts(optimizer, scheduler, lambda done: scheduler.step_update(num_updates=done), loss,
                       mixup, ema, recipe.clip_grad or None)

@@ -1,8 +1,11 @@
 """Training recipes as data: ``quick`` (the laptop proxy) and ``paper`` (the PVT papers' ImageNet recipe).
 
-A recipe is a frozen set of values. ``resolve_recipe`` fills in what the caller left as None from the recipe's
-table, scales the learning rate by the global batch and returns one ``Recipe`` that the row records as
-``recipe_json``. This module is the one place these values live; ``run_accuracy`` passes None for "the recipe's".
+A ``Recipe`` is the one settings object of a training run: its budget, optimizer, schedule, loss,
+augmentation and EMA values. ``resolve_recipe`` fills in what the caller left as None from the recipe's table,
+takes drop-path and clipping from the model size where the recipe says so (``size_rules``), scales the learning
+rate to the global batch and checks every field against its declared rule (``RULES``). The two recipes differ
+only in these values: the loop, the optimizer (timm's AdamW) and the schedule (timm's cosine with warm-up,
+stepped per update) are the same code for both, so what the row records is what ran.
 
 The paper values are those of the official PVT/PVTv2 classification code (DeiT-derived): AdamW (eps 1e-8,
 weight decay 0.05), lr 5e-4 per 512 images of global batch (8 GPUs x 128 = 1024 -> 1e-3, the papers' "initial
@@ -23,28 +26,35 @@ from typing import Any, Mapping
 from ..errors import UserInputError, did_you_mean
 from ..models import SIZE_FIELDS, get_config
 from ..models.config import PVTConfig
+from ..schema import Rule, check_fields, is_int, number_in, one_of, positive_int
 
 RECIPES = ("quick", "paper")
+WARMUP_UNITS = ("steps", "epochs", "fraction")  # fraction: of all the run's steps
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """Every value one training run uses (the resolved recipe). ``peak_lr`` is ``lr`` scaled to the global batch."""
+    """Every value one training run uses. Resolved (``resolve_recipe``): exactly one budget is set, drop-path is
+    the value the model is built with, and ``peak_lr`` is ``lr`` scaled to the global batch."""
 
-    name: str
-    epochs: int  # the epoch budget (a step budget, when given, replaces it)
+    name: str  # a label: no code branches on it
+    epochs: int | None  # the budget: epochs or optimizer steps, exactly one of them once resolved
+    steps: int | None
     batch_size: int  # per process
     lr: float  # learning rate for ``lr_batch`` images per step
-    lr_batch: int | None  # the batch ``lr`` is for; None: the per-process batch (quick: scale by nproc only)
-    weight_decay: float
+    lr_batch: int | None  # the batch ``lr`` is for; None: the per-process batch (scaled by processes only)
+    weight_decay: float  # AdamW's, off for norms, biases, position tables and class tokens
     opt_eps: float
-    warmup: int | float  # quick: steps (int) or a fraction of all steps (float); paper: epochs
-    warmup_lr: float  # paper: lr at the start of warm-up
-    min_lr: float  # paper: lr at the end of the cosine
+    warmup: float  # linear warm-up length, in ``warmup_unit``
+    warmup_unit: str  # WARMUP_UNITS
+    warmup_lr: float  # lr at the start of warm-up
+    min_lr: float  # lr at the end of the cosine
     label_smoothing: float
     clip_grad: float | None  # max global grad norm; None or 0: off
-    drop_path: float | None  # None: keep the config's drop_path_rate
-    auto_augment: str | None  # timm auto-augment policy of the train transform (paper only)
+    drop_path: float | None  # stochastic depth rate; None (before resolving): the model config's
+    size_rules: bool  # drop_path and clip_grad, when not given, from the official per-size configs (SIZE_RULES)
+    timm_transforms: bool  # image datasets get timm's train/eval transforms with the values below (augment.py)
+    auto_augment: str | None  # timm auto-augment policy of the train transform
     color_jitter: float
     interpolation: str
     re_prob: float  # random erasing probability
@@ -60,30 +70,72 @@ class Recipe:
     global_batch: int = 0
     peak_lr: float = 0.0
 
+    def __post_init__(self) -> None:
+        check_fields(self, RULES)
+        if self.epochs is not None and self.steps is not None:
+            raise UserInputError(f"give exactly one budget: epochs={self.epochs!r}, steps={self.steps!r}")
+        unit_rule = WARMUP_RULES[self.warmup_unit]
+        if not unit_rule.test(self.warmup):
+            raise UserInputError(f"warmup={self.warmup!r} is not allowed with warmup_unit {self.warmup_unit!r}; "
+                                 f"{unit_rule.allowed}")
+
     @property
     def mixes(self) -> bool:
         return self.mixup > 0 or self.cutmix > 0
 
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def warmup_steps(self, total_steps: int, steps_per_epoch: int) -> int:
+        """The warm-up as a number of optimizer steps of a run of ``total_steps``."""
+        per_unit = {"steps": 1, "epochs": steps_per_epoch, "fraction": total_steps}[self.warmup_unit]
+        return min(total_steps, int(round(self.warmup * per_unit)))
+
+
+_PROBABILITY = number_in(0.0, 1.0)
+# Each field's rule, checked whenever a Recipe is made (so a bad override is named before anything runs).
+RULES: dict[str, Rule] = {
+    "epochs": positive_int(), "steps": positive_int("give a positive integer (optimizer steps)"),
+    "batch_size": positive_int(optional=False), "lr": number_in(0.0, open_low=True),
+    "lr_batch": positive_int("give a positive integer or None"), "weight_decay": number_in(0.0),
+    "opt_eps": number_in(0.0, open_low=True), "warmup_unit": one_of(WARMUP_UNITS), "warmup_lr": number_in(0.0),
+    "min_lr": number_in(0.0), "label_smoothing": _PROBABILITY,
+    "clip_grad": number_in(0.0, optional=True), "drop_path": number_in(0.0, 1.0, optional=True),
+    "size_rules": Rule(lambda v: isinstance(v, bool), "give true or false", optional=False),
+    "timm_transforms": Rule(lambda v: isinstance(v, bool), "give true or false", optional=False),
+    "color_jitter": number_in(0.0), "re_prob": _PROBABILITY, "mixup": number_in(0.0), "cutmix": number_in(0.0),
+    "mixup_prob": number_in(0.0, 1.0 + 1e-9), "mixup_switch_prob": _PROBABILITY,
+    "ema": Rule(lambda v: isinstance(v, bool), "give true or false", optional=False), "ema_decay": _PROBABILITY,
+    "nproc": positive_int("give a positive integer (processes)", optional=False),
+}
+WARMUP_RULES: dict[str, Rule] = {
+    "steps": Rule(lambda v: is_int(v) and v >= 0, "give a whole number of steps >= 0"),
+    "epochs": number_in(0.0),
+    "fraction": number_in(0.0, 1.0),
+}
 
 # lr 1e-3: the PVTv1-style variants (class token, position tables, no stage norms) are the least stable. On the
 # default grid's task (pvt_nano, 48 px, 4 x 4096 images), lr 4e-3 or batch 32 collapsed some of seeds 0-2 to
 # 13-45 % top-1; at 2e-3, PVTv1-Small spread over 70.9-80.4 % (seeds 0-5) and the path's +OPE and +v2-style
 # deltas had standard deviations of 3.1 and 2.8 pp over those seeds; at 1e-3: 66.6-70.4 %, 1.7 and 1.6 pp.
+# Warm-up 10 % of the run from 1e-6, cosine down to 1e-5 (1 % of the peak at the default batch).
 QUICK = Recipe(
-    name="quick", epochs=6, batch_size=64, lr=1e-3, lr_batch=None, weight_decay=0.05, opt_eps=1e-8,
-    warmup=0.1, warmup_lr=0.0, min_lr=0.0, label_smoothing=0.1, clip_grad=1.0, drop_path=None,
-    auto_augment=None, color_jitter=0.0, interpolation="bilinear", re_prob=0.0, re_mode="const",
-    mixup=0.0, cutmix=0.0, mixup_prob=0.0, mixup_switch_prob=0.0, ema=False, ema_decay=0.99996,
+    name="quick", epochs=6, steps=None, batch_size=64, lr=1e-3, lr_batch=None, weight_decay=0.05, opt_eps=1e-8,
+    warmup=0.1, warmup_unit="fraction", warmup_lr=1e-6, min_lr=1e-5, label_smoothing=0.1, clip_grad=1.0,
+    drop_path=None, size_rules=False, timm_transforms=False, auto_augment=None, color_jitter=0.0,
+    interpolation="bilinear", re_prob=0.0, re_mode="const", mixup=0.0, cutmix=0.0, mixup_prob=0.0,
+    mixup_switch_prob=0.0, ema=False, ema_decay=0.99996,
 )
 
 PAPER = Recipe(
-    name="paper", epochs=300, batch_size=128, lr=5e-4, lr_batch=512, weight_decay=0.05, opt_eps=1e-8,
-    warmup=5, warmup_lr=1e-6, min_lr=1e-5, label_smoothing=0.1, clip_grad=None, drop_path=0.1,
-    auto_augment="rand-m9-mstd0.5-inc1", color_jitter=0.4, interpolation="bicubic", re_prob=0.25, re_mode="pixel",
-    mixup=0.8, cutmix=1.0, mixup_prob=1.0, mixup_switch_prob=0.5, ema=False, ema_decay=0.99996,
+    name="paper", epochs=300, steps=None, batch_size=128, lr=5e-4, lr_batch=512, weight_decay=0.05, opt_eps=1e-8,
+    warmup=5, warmup_unit="epochs", warmup_lr=1e-6, min_lr=1e-5, label_smoothing=0.1, clip_grad=None,
+    drop_path=None, size_rules=True, timm_transforms=True, auto_augment="rand-m9-mstd0.5-inc1", color_jitter=0.4,
+    interpolation="bicubic", re_prob=0.25, re_mode="pixel", mixup=0.8, cutmix=1.0, mixup_prob=1.0,
+    mixup_switch_prob=0.5, ema=False, ema_decay=0.99996,
 )
 
 # (drop_path, clip_grad) of the official training configs: 0.1 / no clipping for the small models,
@@ -96,7 +148,7 @@ SIZE_RULES: dict[str, tuple[float, float | None]] = {
 SMALL_MODEL_RULE = (0.1, None)  # models of no paper size (pvt_nano, custom sizes): the small-model values
 
 # run_accuracy arguments that set the recipe field of the same name (None: the recipe's value).
-ARGUMENTS = ("epochs", "batch_size", "lr", "warmup", "label_smoothing", "clip_grad", "drop_path")
+ARGUMENTS = ("epochs", "steps", "batch_size", "lr", "warmup", "label_smoothing", "clip_grad", "drop_path")
 _FIXED = ("name", "nproc", "global_batch", "peak_lr")
 
 
@@ -123,62 +175,46 @@ def resolve_recipe(name: str, config: PVTConfig, *, arguments: Mapping[str, Any]
                    recipe_options: Mapping[str, Any] | None, nproc: int) -> Recipe:
     """The recipe ``name`` for ``config`` with overrides applied and the lr scaled to the global batch.
 
-    ``arguments`` are run_accuracy's recipe arguments (``ARGUMENTS``; None keeps the recipe's value);
-    ``recipe_options`` may set any other recipe field by name. Bad names or values: UserInputError.
+    ``arguments`` are run_accuracy's recipe arguments (``ARGUMENTS``; None keeps the recipe's value; a step
+    budget replaces the recipe's epochs); ``recipe_options`` may set any other recipe field by name. Bad names or
+    values: UserInputError.
     """
     if name not in RECIPES:
-        raise UserInputError(f"recipe={name!r} is not allowed; choose one of {list(RECIPES)}")
-    if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
-        raise UserInputError(f"nproc_per_node={nproc!r} is not allowed; give a positive integer")
-    base = QUICK if name == "quick" else PAPER
-    if name == "paper":
-        drop_path, clip_grad = size_rule(config)
-        base = dataclasses.replace(base, drop_path=drop_path, clip_grad=clip_grad)
+        raise UserInputError(f"recipe={name!r} is not allowed; choose one of {list(RECIPES)}"
+                             f"{did_you_mean(name, RECIPES)}")
+    if recipe_options is not None and not isinstance(recipe_options, Mapping):
+        raise UserInputError(f"recipe_options={recipe_options!r} is not allowed; give a mapping of "
+                             f"recipe field -> value")
     options = dict(recipe_options or {})
     allowed = recipe_option_names()
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise UserInputError(f"recipe_options key(s) {unknown} not allowed; allowed: {allowed}"
                              f"{did_you_mean(unknown[0], allowed)}")
-    for name in ARGUMENTS:
-        value = arguments.get(name)
+    for key in ARGUMENTS:
+        value = arguments.get(key)
         if value is not None:
-            if name in options:
-                raise UserInputError(f"{name}={value!r} and recipe_options.{name} both set; give one")
-            options[name] = value
-    recipe = dataclasses.replace(base, **options)
-    _check(recipe)
+            if key in options:
+                raise UserInputError(f"{key}={value!r} and recipe_options.{key} both set; give one")
+            options[key] = value
+    base = {"quick": QUICK, "paper": PAPER}[name]  # read when called: the tables are the one home
+    if options.get("steps") is not None and "epochs" not in options:
+        options["epochs"] = None  # a step budget replaces the recipe's epochs
+    size_rules = options.get("size_rules", base.size_rules)
+    drop_path, clip_grad = size_rule(config) if size_rules is True else (config.drop_path_rate, base.clip_grad)
+    options.setdefault("clip_grad", clip_grad)
+    if options.get("drop_path") is None:
+        options["drop_path"] = drop_path
+    recipe = dataclasses.replace(base, **options, nproc=nproc)
     global_batch = recipe.batch_size * nproc
     peak_lr = recipe.lr * global_batch / (recipe.lr_batch or recipe.batch_size)
-    return dataclasses.replace(recipe, nproc=nproc, global_batch=global_batch, peak_lr=peak_lr)
+    return dataclasses.replace(recipe, global_batch=global_batch, peak_lr=peak_lr)
 
 
-def _check(recipe: Recipe) -> None:
-    def number(field: str, low: float, high: float | None = None, *, open_low: bool = False) -> None:
-        value = getattr(recipe, field)
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        ok = ok and (value > low if open_low else value >= low) and (high is None or value < high)
-        if not ok:
-            upper = f" and < {high}" if high is not None else ""
-            raise UserInputError(f"{field}={value!r} is not allowed; give a number {'>' if open_low else '>='} "
-                                 f"{low}{upper}")
-
-    for field in ("epochs", "batch_size"):
-        value = getattr(recipe, field)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise UserInputError(f"{field}={value!r} is not allowed; give a positive integer")
-    number("lr", 0.0, open_low=True)
-    for field in ("weight_decay", "warmup_lr", "min_lr", "color_jitter", "mixup", "cutmix"):
-        number(field, 0.0)
-    number("opt_eps", 0.0, open_low=True)
-    for field in ("label_smoothing", "re_prob", "mixup_switch_prob", "ema_decay"):
-        number(field, 0.0, 1.0)
-    number("mixup_prob", 0.0, 1.0 + 1e-9)
-    if recipe.clip_grad is not None:
-        number("clip_grad", 0.0)
-    if recipe.name == "paper":
-        number("warmup", 0.0)
-    if recipe.lr_batch is not None and (not isinstance(recipe.lr_batch, int) or recipe.lr_batch < 1):
-        raise UserInputError(f"lr_batch={recipe.lr_batch!r} is not allowed; give a positive integer or None")
-    if not isinstance(recipe.ema, bool):
-        raise UserInputError(f"ema={recipe.ema!r} is not allowed; give true or false")
+def quick_recipe(**values: Any) -> Recipe:
+    """The quick recipe on one process with ``values`` replaced (e.g. ``epochs=2, lr=3e-3``): for training a
+    model by hand with ``pvtlab.train.train``; drop-path stays the model config's."""
+    recipe = dataclasses.replace(QUICK, **({"epochs": None} if values.get("steps") is not None
+                                           and "epochs" not in values else {}), **values)
+    return dataclasses.replace(recipe, global_batch=recipe.batch_size,
+                               peak_lr=recipe.lr * recipe.batch_size / (recipe.lr_batch or recipe.batch_size))

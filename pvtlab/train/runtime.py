@@ -27,7 +27,7 @@ MAX_WORKERS = 8  # loader processes per training process on CUDA by default
 
 @dataclass(frozen=True)
 class Speed:
-    """Resolved device-speed settings (recorded in ``recipe_json``)."""
+    """Resolved device-speed settings (part of a TrainJob, recorded in its ``job_json``)."""
 
     device: str
     amp_dtype: str | None
