@@ -40,7 +40,7 @@ from pvtlab.grid.cells import expand
 from pvtlab.grid.spec import read_spec
 from pvtlab.models import build_model
 from pvtlab.stats import summarize
-from pvtlab.train.accuracy import default_settings, fit
+from pvtlab.train.accuracy import fit
 from pvtlab.train.evaluate import EVAL_BATCH
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(args.threads)
     spec, variants = accuracy_variants(args.spec)
     acc = spec.accuracy[0]  # the first task's data and settings
-    settings = default_settings(epochs=acc.epochs, steps=acc.steps, **acc.options)
+    settings = next(iter(variants.values()))[0].built_job().recipe  # the cells' resolved recipe, as they run it
     train_set, _, num_classes = build_datasets(acc.data, acc.image_size, seed=0)
     report: dict[str, Any] = {"spec": str(args.spec), "image_size": acc.image_size, "threads": args.threads}
     print(f"# {args.spec.name}: {acc.model} at {acc.image_size} px, data {acc.data}, {args.threads} thread(s), "
@@ -166,8 +166,7 @@ def main(argv: list[str] | None = None) -> dict:
         for label, cells in variants.items():
             for cell in cells:
                 start = time.perf_counter()
-                result = fit(cell.pvt_config(), cell.data, image_size=cell.resolution, seed=cell.seed,
-                             epochs=acc.epochs, steps=acc.steps, threads=args.threads, **acc.options)
+                result = fit(cell.built_job(), threads=args.threads)
                 row = {**{k: v for k, v in result.row.items() if k != "loss_curve"}, "seed": cell.seed,
                        "wall_s": time.perf_counter() - start}
                 if acc.data.get("name") == "synthetic":

@@ -9,14 +9,15 @@ import torch
 import pvtlab
 from pvtlab.errors import UserInputError
 from pvtlab.train import run_accuracy
+from pvtlab.train import train_job
 from pvtlab.train.accuracy import CURVE_POINTS, fit
 
 # The smallest useful PVT: pvt_nano's PVTv2 style at a quarter of its width, one block per stage, 32 px input.
 TINY = {"embed_dims": (16, 32, 64, 128), "depths": (1, 1, 1, 1), "mlp_ratios": (2, 2, 2, 2)}
 DATA = {"name": "synthetic", "num_train": 1024, "num_val": 512}
 FAST = {"image_size": 32, "batch_size": 32, "threads": 1, "progress": False}
-ROW_KEYS = {"top1_acc", "top5_acc", "val_loss", "train_time_s", "images_seen", "epochs", "loss_curve", "val_curve",
-            "status", "recipe", "recipe_json", "nproc", "resumed_from_step", "num_classes", "top1_by_res",
+ROW_KEYS = {"top1_acc", "top5_acc", "val_loss", "train_time_s", "images_seen", "epochs_done", "loss_curve", "val_curve",
+            "status", "recipe", "train_transform", "job_json", "resumed_from_step", "num_classes", "top1_by_res",
             "ema_top1_by_res"}
 
 
@@ -64,7 +65,7 @@ def test_row_has_the_grid_columns_and_counts():
     assert set(row) == ROW_KEYS
     assert row["status"] == "ok"
     assert row["images_seen"] == 5 * 32
-    assert row["epochs"] == pytest.approx(5 / (100 // 32), abs=1e-4)  # a step budget gives fractional epochs
+    assert row["epochs_done"] == pytest.approx(5 / (100 // 32), abs=1e-4)  # a step budget gives fractional epochs
     assert len(row["loss_curve"]) == 5 and all(math.isfinite(v) for v in row["loss_curve"])
     assert [p[0] for p in row["val_curve"]] == [32 * s for s in range(1, 6)]  # one point per step: 5 steps
     assert row["val_curve"][-1][1] == row["top1_acc"]
@@ -73,13 +74,14 @@ def test_row_has_the_grid_columns_and_counts():
 
 def test_epoch_budget_counts_full_batches():
     row = run_accuracy(_tiny(), {"name": "synthetic", "num_train": 70, "num_val": 16}, epochs=2, seed=0, **FAST)
-    assert row["images_seen"] == 2 * (70 // 32) * 32 and row["epochs"] == 2
+    assert row["images_seen"] == 2 * (70 // 32) * 32 and row["epochs_done"] == 2
 
 
 def test_drop_path_and_class_count_reach_the_model():
-    result = fit(_tiny(), {"name": "synthetic", "num_train": 32, "num_val": 16}, image_size=32, seed=0, steps=1,
-                 batch_size=32, drop_path=0.2, threads=1)
-    assert result.model.config.drop_path_rate == 0.2
+    job = train_job(_tiny(), {"name": "synthetic", "num_train": 32, "num_val": 16}, image_size=32, seed=0, steps=1,
+                    batch_size=32, drop_path=0.2)
+    result = fit(job, threads=1)
+    assert result.model.config.drop_path_rate == 0.2 == job.recipe.drop_path == job.config.drop_path_rate
     assert result.model.config.num_classes == 8 and result.model.config.img_size == 32
 
 
@@ -108,7 +110,8 @@ def test_image_too_small_for_the_model_is_a_user_error():
     ({"steps": 1, "warmup": 1.5}, "warmup=1.5 is not allowed"),
     ({"steps": 1, "label_smoothing": 1.0}, "label_smoothing=1.0 is not allowed"),
     ({"steps": 1, "threads": 0}, "threads=0 is not allowed"),
-    ({"steps": 1, "drop_path": 1.5}, "drop_path_rate=1.5 is not allowed"),
+    ({"steps": 1, "drop_path": 1.5}, "drop_path=1.5 is not allowed"),
+    ({"steps": 1, "warmup": 3, "recipe_options": {"warmup_unit": "weeks"}}, "warmup_unit='weeks' is not allowed"),
 ])
 def test_bad_training_arguments_are_user_errors(kwargs, message):
     with pytest.raises(UserInputError, match=message):

@@ -87,7 +87,7 @@ def test_a_killed_cell_resumes_mid_epoch_to_the_same_metrics(tmp_path):
     straight = run_accuracy(config, **_args(root, None))
     assert straight["resumed_from_step"] == 0
     for key in ("top1_acc", "top5_acc", "val_loss", "ema_top1_acc", "ema_top5_acc", "loss_curve", "val_curve",
-                "images_seen", "epochs", "recipe_json"):
+                "images_seen", "epochs_done", "job_json"):
         assert resumed[key] == straight[key], key
 
 
@@ -142,4 +142,4 @@ def test_with_loader_workers_each_image_draws_its_own_augmentation(tmp_path):
     one, two = (run_accuracy(pvtlab.get_config("pvt_nano", **TINY), num_workers=n, **args) for n in (1, 2))
     for key in ("top1_acc", "val_loss", "loss_curve", "val_curve"):
         assert one[key] == two[key], key
-    assert json.loads(one["recipe_json"])["speed"]["num_workers"] == 1
+    assert json.loads(one["job_json"])["speed"]["num_workers"] == 1

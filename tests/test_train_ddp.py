@@ -15,9 +15,9 @@ def test_two_process_cell_returns_one_row_with_global_batch_and_scaled_lr(tmp_pa
                        image_size=32, steps=4, seed=1, batch_size=8, lr=1e-5, threads=2, progress=False,
                        nproc_per_node=2, checkpoint_path=str(tmp_path / "ck" / "cell.pt"), checkpoint_every_s=0.0)
     assert isinstance(row, dict) and row["status"] == "ok"
-    assert row["nproc"] == 2 and row["resumed_from_step"] == 0
+    resolved = json.loads(row["job_json"])["recipe"]
+    assert resolved["nproc"] == 2 and row["resumed_from_step"] == 0
     assert row["images_seen"] == 4 * 8 * 2  # global batch per step
-    resolved = json.loads(row["recipe_json"])
     assert resolved["global_batch"] == 16 and resolved["peak_lr"] == 2e-5  # quick: lr scaled by processes
     assert 0 <= row["top1_acc"] <= row["top5_acc"] <= 100 and row["val_loss"] > 0
     # Evaluation is gathered: 15 validation images (5 per class) scored as slices of 8 and 7; the summed counts

@@ -1,4 +1,4 @@
-"""The loop's parts: schedule, metrics, weight-decay groups, loss-curve buckets, non-finite loss."""
+"""The loop's parts: the schedule (timm's, set by the recipe's values), metrics, weight-decay groups, loss-curve buckets, non-finite loss."""
 
 import math
 
@@ -8,39 +8,55 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import pvtlab
 from pvtlab.models import build_model
-from pvtlab.train import TrainSettings, evaluate, lr_factor, topk_correct, train
-from pvtlab.train.accuracy import default_settings
-from pvtlab.train.loop import curve_steps, downsample_curve, parameter_groups
-from pvtlab.train.schedule import warmup_steps
+from pvtlab.errors import UserInputError
+from pvtlab.train import evaluate, quick_recipe, topk_correct, train
+from pvtlab.train.loop import curve_steps, downsample_curve
+from pvtlab.train.parts import build_parts, parameter_groups
 
 
-def test_warmup_rises_linearly_to_the_peak():
-    factors = [lr_factor(s, total_steps=100, warmup=10) for s in range(10)]
-    assert factors == pytest.approx([(s + 1) / 10 for s in range(10)])
-    assert lr_factor(10, 100, 10) == pytest.approx(1.0)
+def _lrs(recipe, total: int, per_epoch: int = 10) -> list[float]:
+    """The lr each optimizer step of a ``total``-step run of ``recipe`` uses (timm's scheduler, as train() steps it)."""
+    model = torch.nn.Linear(3, 2)
+    parts = build_parts(model, recipe, num_classes=2, steps_per_epoch=per_epoch, total_steps=total)
+    lrs = []
+    for done in range(total):
+        lrs.append(parts.optimizer.param_groups[0]["lr"])
+        parts.advance(done + 1)
+    lrs.append(parts.optimizer.param_groups[0]["lr"])  # after the last step
+    return lrs
 
 
-def test_cosine_falls_monotonically_to_the_floor():
-    factors = [lr_factor(s, total_steps=100, warmup=10, min_factor=0.01) for s in range(10, 101)]
-    assert all(a >= b for a, b in zip(factors, factors[1:]))
-    assert factors[-1] == pytest.approx(0.01)
-    midpoint = 10 + 90 // 2  # half-way through the decay the cosine is at half height
-    assert lr_factor(midpoint, 100, 10, min_factor=0.0) == pytest.approx(0.5)
+def test_quick_warmup_rises_linearly_from_warmup_lr_then_the_cosine_ends_at_min_lr():
+    recipe = quick_recipe(steps=100)
+    lrs = _lrs(recipe, 100)
+    assert recipe.warmup_steps(100, 10) == 10  # 10 % of the run
+    assert lrs[0] == pytest.approx(recipe.warmup_lr)
+    assert lrs[5] == pytest.approx(recipe.warmup_lr + 5 / 10 * (recipe.peak_lr - recipe.warmup_lr))
+    assert max(lrs) <= recipe.peak_lr and all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
+    assert lrs[-1] == pytest.approx(recipe.min_lr) == pytest.approx(1e-5)  # recorded min_lr is what it decays to
+
+
+@pytest.mark.parametrize("warmup, unit, total, per_epoch, expected", [
+    (0.1, "fraction", 200, 10, 20), (0.25, "fraction", 10, 5, 2), (7, "steps", 100, 10, 7), (500, "steps", 100, 10, 100),
+    (2, "epochs", 100, 10, 20), (0.5, "epochs", 100, 8, 4)])
+def test_warmup_counts_in_its_unit(warmup, unit, total, per_epoch, expected):
+    assert quick_recipe(warmup=warmup, warmup_unit=unit).warmup_steps(total, per_epoch) == expected
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"warmup": 1.0}, "warmup=1.0 is not allowed with warmup_unit 'fraction'"),
+    ({"warmup": 2.5, "warmup_unit": "steps"}, "warmup=2.5 is not allowed with warmup_unit 'steps'"),
+    ({"warmup_unit": "hours"}, "warmup_unit='hours' is not allowed"),
+    ({"warmup": "10"}, "warmup='10' is not allowed"),
+    ({"epochs": 2, "steps": 3}, "give exactly one budget")])
+def test_bad_recipe_values_are_named(values, message):
+    with pytest.raises(UserInputError, match=message):
+        quick_recipe(**values)
 
 
 def test_no_warmup_starts_at_the_peak():
-    assert lr_factor(0, 50, 0) == pytest.approx(1.0)
-
-
-@pytest.mark.parametrize("warmup, total, expected", [(0.1, 200, 20), (0.25, 10, 2), (7, 100, 7), (500, 100, 100)])
-def test_warmup_steps_from_fraction_or_count(warmup, total, expected):
-    assert warmup_steps(warmup, total) == expected
-
-
-@pytest.mark.parametrize("warmup", [-1, 1.0, "10", True])
-def test_warmup_rejects_nonsense(warmup):
-    with pytest.raises(ValueError, match="warmup="):
-        warmup_steps(warmup, 10)
+    lrs = _lrs(quick_recipe(steps=50, warmup=0), 50)
+    assert lrs[0] == pytest.approx(quick_recipe().peak_lr)
 
 
 def test_topk_counts_rows_with_the_target_among_the_k_best():
@@ -93,32 +109,32 @@ def test_non_finite_loss_stops_with_a_clear_error():
     model = build_model(pvtlab.get_config("pvt_nano", embed_dims=(16, 32, 64, 128), num_classes=2, img_size=32))
     data = TensorDataset(torch.full((4, 3, 32, 32), math.nan), torch.zeros(4, dtype=torch.long))
     with pytest.raises(FloatingPointError, match="training loss became nan at step 0"):
-        train(model, data, default_settings(steps=2, batch_size=2), progress=False)
+        train(model, data, quick_recipe(steps=2, batch_size=2), progress=False)
 
 
 def test_train_updates_the_model_with_the_scheduled_lr():
     model = torch.nn.Linear(3, 2)
     data = TensorDataset(torch.randn(8, 3), torch.randint(0, 2, (8,)))
     before = model.weight.detach().clone()
-    result = train(model, data, default_settings(steps=5, batch_size=4, warmup=2), progress=False)
+    result = train(model, data, quick_recipe(steps=5, batch_size=4, warmup=2, warmup_unit="steps"), progress=False)
     assert result.steps == 5 and result.images_seen == 20 and result.epochs == 2.5
     assert not torch.equal(before, model.weight)
 
 
-def test_settings_have_one_set_of_defaults_the_quick_recipe():
+def test_training_has_one_settings_object_whose_values_live_in_the_recipe_tables():
+    """run_accuracy's recipe arguments default to None ("the recipe's"); the job records the resolved recipe."""
     import inspect
 
-    from pvtlab.train.recipe import QUICK
+    from pvtlab.train.recipe import ARGUMENTS, QUICK
 
-    with pytest.raises(TypeError):
-        TrainSettings(steps=1)  # no second set of defaults
-    defaults = inspect.signature(pvtlab.train.run_accuracy).parameters
-    settings = default_settings(seed=3)
-    for name in ("batch_size", "lr", "weight_decay", "warmup", "label_smoothing", "clip_grad"):
-        assert getattr(settings, name) == getattr(QUICK, name), name
-        assert name not in defaults or defaults[name].default is None, name  # None: "the recipe's value"
-    assert settings.epochs == pvtlab.train.DEFAULT_EPOCHS == QUICK.epochs and settings.steps is None
-    assert settings.seed == 3
+    parameters = inspect.signature(pvtlab.train.train_job).parameters
+    assert all(parameters[name].default is None for name in ARGUMENTS)
+    job = pvtlab.train.train_job(pvtlab.get_config("pvt_nano"), {"name": "synthetic"}, image_size=48, seed=3)
+    for name in ("batch_size", "lr", "weight_decay", "warmup", "warmup_unit", "label_smoothing", "clip_grad",
+                 "min_lr", "epochs"):
+        assert getattr(job.recipe, name) == getattr(QUICK, name), name
+    assert job.recipe.steps is None and job.seed == 3 and job.data["num_train"] == 2048  # data defaults written out
+    assert "train_settings" not in dir(pvtlab.train) and not hasattr(pvtlab.train, "TrainSettings")
 
 
 @pytest.mark.parametrize("total, points, expected", [(100, 10, list(range(10, 101, 10))), (5, 10, [1, 2, 3, 4, 5]),
@@ -139,8 +155,8 @@ def test_probe_runs_in_eval_mode_at_the_curve_steps_and_leaves_training_unchange
     plain = torch.nn.Linear(3, 2)
     torch.manual_seed(0)
     probed = torch.nn.Linear(3, 2)
-    train(plain, data, default_settings(steps=10, batch_size=4), progress=False)
-    result = train(probed, data, default_settings(steps=10, batch_size=4), progress=False, probe=probe,
+    train(plain, data, quick_recipe(steps=10, batch_size=4), progress=False)
+    result = train(probed, data, quick_recipe(steps=10, batch_size=4), progress=False, probe=probe,
                    curve_points=5)
     assert result.val_curve == [[8, 1.0], [16, 2.0], [24, 3.0], [32, 4.0]]  # the 5th point is the caller's
     assert seen == [False] * 4 and probed.training

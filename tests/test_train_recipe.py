@@ -101,9 +101,11 @@ def test_paper_cell_row_records_the_resolved_recipe(tmp_path):
     row = run_accuracy(pvtlab.get_config("pvt_nano", **TINY), {"name": "imagefolder", "root": str(root)},
                        image_size=32, steps=2, batch_size=4, recipe="paper", recipe_options={"ema": True},
                        threads=1, progress=False)
-    assert row["status"] == "ok" and row["recipe"] == "paper" and row["nproc"] == 1
+    job = json.loads(row["job_json"])
+    resolved = job["recipe"]
+    assert row["status"] == "ok" and row["recipe"] == "paper" and resolved["nproc"] == 1
     assert {"ema_top1_acc", "ema_top5_acc"} <= set(row)
-    resolved = json.loads(row["recipe_json"])
     assert resolved["global_batch"] == 4 and resolved["peak_lr"] == pytest.approx(5e-4 * 4 / 512)
-    assert "RandAugment" in resolved["train_transform"] and "RandomErasing" in resolved["train_transform"]
-    assert resolved["drop_path"] == 0.1 and resolved["speed"]["amp_dtype"] is None  # float32 on CPU
+    assert "RandAugment" in row["train_transform"] and "RandomErasing" in row["train_transform"]
+    assert resolved["drop_path"] == 0.1 and job["speed"]["amp_dtype"] is None  # float32 on CPU
+    assert job["config"]["drop_path_rate"] == 0.1  # the model was built with the recipe's drop-path
