@@ -49,6 +49,7 @@ _TASKS = mapping("give a mapping: task name -> {data: ..., image_size: ...}", op
 
 
 def _path_or_names(value: Any) -> bool:
+    """What ``only.GROUP`` takes: the spec's path, or the variants named (checked against the names later)."""
     return value == "path" or (isinstance(value, list) and bool(value) and all(isinstance(n, str) for n in value))
 
 
@@ -229,7 +230,7 @@ def _accuracy(value: dict[str, Any], where: str, task: str, prefix: str) -> Accu
     known_keys(value, ACCURACY_KEYS, where, f"{prefix} key")
     merged = {**ACCURACY_DEFAULTS, **value}
     check(merged, _ACCURACY_RULES, where, prefix)
-    epochs, steps, every, sizes = merged["epochs"], merged["steps"], merged["checkpoint_every_s"], merged["eval_sizes"]
+    epochs, steps, every, tests = merged["epochs"], merged["steps"], merged["checkpoint_every_s"], merged["eval_sizes"]
     if epochs is not None and steps is not None:
         raise bad(where, f"{prefix}.steps", steps, f"give epochs ({epochs}) or steps, not both")
     return AccuracySpec(task=task, data=dict(merged["data"]), model=merged["model"], image_size=merged["image_size"],
@@ -237,5 +238,5 @@ def _accuracy(value: dict[str, Any], where: str, task: str, prefix: str) -> Accu
                         recipe=merged["recipe"], nproc_per_node=merged["nproc_per_node"],
                         checkpoint_every_s=float(every) if every is not None else None,
                         # the training size is always one of them; sorted, so the order is not identity
-                        eval_sizes=tuple(sorted({*sizes, merged["image_size"]})) if sizes is not None else None,
+                        eval_sizes=tuple(sorted({*tests, merged["image_size"]})) if tests is not None else None,
                         key=prefix)
