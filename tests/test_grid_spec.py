@@ -11,7 +11,7 @@ import yaml
 from pvtlab import get_config
 from pvtlab.errors import UserInputError
 from pvtlab.grid.cells import expand
-from pvtlab.grid.spec import parse_spec, read_spec
+from pvtlab.grid.spec import TOP_KEYS, parse_spec, read_spec
 from pvtlab.grid.variants import resolve_entries
 from pvtlab.models import SIZE_FIELDS, STYLE_FIELDS
 
@@ -138,6 +138,39 @@ def test_bad_spec_names_the_key_and_value(raw, needle):
         expand(spec_of(**raw), "cpu", {"name": "synthetic"})
     message = str(info.value)
     assert needle in message and "\n" not in message and message.startswith("test.yaml")
+
+
+GOOD = dict(models=["pvt_v2_b0"], measure=["params"], resolutions=[64])
+# One bad value per top-level key, and what the message must show of it (the key and the value as written).
+BAD_VALUE = {
+    "name": ("my run", "name='my run'"),
+    "description": (["text"], "description=['text']"),
+    "models": ("pvt_v2_b0", "models='pvt_v2_b0'"),
+    "factorial": ({"attention": []}, "factorial.attention=[]"),
+    "variants": ({"v": "overlap"}, "variants.v='overlap'"),
+    "path": (["a", "a"], "path=['a', 'a']"),
+    "resolutions": ([64, -1], "resolutions=-1"),
+    "measure": (["params", "speed"], "measure='speed'"),
+    "measure_options": ({"params": {"batch_size": [2]}}, "measure_options.params.batch_size=[2]"),
+    "only": ({"params": []}, "only.params=[]"),
+    "accuracy": (["synthetic"], "accuracy=['synthetic']"),
+    "slurm": ("gpu", "slurm='gpu'"),
+    "ref_variant": (3, "ref_variant=3"),
+}
+
+
+def test_every_top_level_key_has_a_bad_value_case():
+    assert set(BAD_VALUE) == set(TOP_KEYS)
+
+
+@pytest.mark.parametrize("key", TOP_KEYS)
+def test_a_bad_value_of_each_top_level_key_is_named_with_its_value(key):
+    value, shown = BAD_VALUE[key]
+    spec_of(**GOOD)  # the spec is fine without the bad value
+    with pytest.raises(UserInputError) as info:
+        spec_of(**{**GOOD, key: value})
+    message = str(info.value)
+    assert message.startswith(f"test.yaml: {shown} is not allowed; ") and "\n" not in message
 
 
 def test_unreadable_yaml_is_a_user_error(tmp_path):

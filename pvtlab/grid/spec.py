@@ -7,7 +7,6 @@ naming the key, the value and what is allowed, never a half-run grid. Checks tha
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,22 +14,67 @@ from typing import Any
 import yaml
 
 from pvtlab.columns import COMPLEXITY_GROUPS
-from pvtlab.errors import UserInputError, did_you_mean
+from pvtlab.errors import UserInputError
+from pvtlab.schema import (Rule, bad, check, folder_safe, known_keys, mapping, names, of_type, one_of,
+                           one_or_per_key, positive_int, positive_number, scalar_mapping, scalars, seeds, sizes,
+                           string)
 from pvtlab.train.recipe import RECIPES
 
-from pvtlab.schema import Rule, bad, check, check_scalars, is_int, of_type, one_of, positive_int, positive_number
+from .slurm.options import KEYS as SLURM_KEYS
 from .slurm.options import check_slurm_block
 
-TOP_KEYS = ("name", "description", "models", "factorial", "variants", "path", "resolutions", "measure",
-            "measure_options", "only", "accuracy", "slurm", "ref_variant")
-ACCURACY_KEYS = ("data", "model", "image_size", "epochs", "steps", "seeds", "options", "recipe", "nproc_per_node",
-                 "checkpoint_every_s", "eval_sizes")
+# Each accuracy key's rule, in the order they are checked; ACCURACY_KEYS is this table's keys.
+_ACCURACY_RULES: dict[str, Rule] = {
+    "data": mapping("give a mapping such as {name: synthetic} or {name: imagefolder, root: PATH}", optional=False,
+                    missing="give e.g. {name: synthetic}"),
+    "model": of_type(str, "give a preset name", optional=False),
+    "image_size": positive_int("give a positive integer (pixels)", optional=False),
+    "epochs": positive_int(),
+    "steps": positive_int("give a positive integer (optimizer steps)"),
+    "seeds": seeds(),
+    "options": scalar_mapping("give a mapping of run_accuracy option -> value", optional=False),
+    "recipe": one_of(RECIPES),
+    "nproc_per_node": positive_int("give an integer >= 1 (processes)"),
+    "checkpoint_every_s": positive_number("give a number of seconds > 0"),
+    "eval_sizes": sizes(nullable=True)}  # None: the default test sizes around image_size
+ACCURACY_KEYS = tuple(_ACCURACY_RULES)
 # The grid's own choices for a spec's accuracy section. Training defaults (epochs, recipe, ...) are not here:
 # a key left out stays None and takes run_accuracy's default (cells.accuracy_settings).
 ACCURACY_DEFAULTS: dict[str, Any] = {"model": "pvt_nano", "image_size": 48, "epochs": None, "steps": None,
                                      "seeds": [0, 1, 2], "options": {}, "recipe": None, "nproc_per_node": None,
                                      "checkpoint_every_s": None, "eval_sizes": None}
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_TASKS = mapping("give a mapping: task name -> {data: ..., image_size: ...}", optional=False, non_empty=True,
+                 keys=folder_safe("task names must be letters, digits, '_', '.', '-'"),
+                 each=of_type(dict, f"give a mapping with keys {list(ACCURACY_KEYS)}", optional=False))
+
+
+def _path_or_names(value: Any) -> bool:
+    """What ``only.GROUP`` takes: the spec's path, or the variants named (checked against the names later)."""
+    return value == "path" or (isinstance(value, list) and bool(value) and all(isinstance(n, str) for n in value))
+
+
+# Each top-level key's rule, in the order they are checked; TOP_KEYS is this table's keys. Checks across keys
+# (resolutions and measure, only and path, ...) follow in parse_spec once every value has its shape.
+_TOP_RULES: dict[str, Rule] = {
+    "name": folder_safe(),
+    "description": string(),
+    "models": names(),
+    "factorial": mapping("give a mapping: toggle -> list of values", each=scalars()),
+    "variants": mapping("give a mapping: name -> {preset: ..., field: value, ...}",
+                        keys=Rule(lambda v: isinstance(v, str) and bool(v), "variant names must be non-empty strings",
+                                  optional=False),
+                        each=of_type(dict, "give a mapping of config fields (and optional preset)")),
+    "path": names(),
+    "resolutions": one_or_per_key(sizes()),
+    "measure": names(entry=one_of(COMPLEXITY_GROUPS, optional=False), once="list each group once"),
+    "measure_options": mapping("give a mapping: group -> {option: value}",
+                               each=scalar_mapping("give a mapping of option -> value", optional=False)),
+    "only": mapping("give a mapping: group -> path or a list of variant names",
+                    each=Rule(_path_or_names, "give 'path' or a non-empty list of variant names", optional=False)),
+    "accuracy": of_type(dict, f"give a mapping with keys {list(ACCURACY_KEYS)} or 'tasks'"),
+    "slurm": of_type(dict, f"give a mapping with keys {list(SLURM_KEYS)}", nullable=False),
+    "ref_variant": of_type(str, "give a variant name")}
+TOP_KEYS = tuple(_TOP_RULES)
 
 
 @dataclass(frozen=True)
@@ -94,31 +138,21 @@ def read_spec(path: str | Path) -> Spec:
 
 
 def parse_spec(raw: dict[str, Any], *, where: str, default_name: str) -> Spec:
-    """Check a spec given as a dict (what ``yaml.safe_load`` returns)."""
-    _known_keys(raw, TOP_KEYS, where, "spec key")
-    name = raw.get("name", default_name)
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise bad(where, "name", name, "give a folder-safe name: letters, digits, '_', '.', '-'")
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise bad(where, "description", description, "give a string")
-    models = tuple(_str_list(raw, "models", where)) if "models" in raw else ()
-    factorial = _factorial(raw.get("factorial", {}), where)
-    variants = _variants(raw.get("variants", {}), where)
-    path = tuple(_str_list(raw, "path", where)) if "path" in raw else ()
-    measure = tuple(_str_list(raw, "measure", where)) if "measure" in raw else ()
-    for group in measure:
-        if group not in COMPLEXITY_GROUPS:
-            raise bad(where, "measure", group, f"choose from {list(COMPLEXITY_GROUPS)}", COMPLEXITY_GROUPS)
-    if len(set(measure)) != len(measure):
-        raise bad(where, "measure", list(measure), "list each group once")
+    """Check a spec given as a dict (what ``yaml.safe_load`` returns): known keys, each value by its rule in
+    ``_TOP_RULES``, then the checks across keys."""
+    known_keys(raw, TOP_KEYS, where, "spec key")
+    raw = {"name": default_name, **raw}
+    check(raw, _TOP_RULES, where)
+    models, path, measure = (tuple(raw.get(key, ())) for key in ("models", "path", "measure"))
+    factorial = {str(axis): tuple(values) for axis, values in (raw.get("factorial") or {}).items()}
+    variants = {name: dict(overrides or {}) for name, overrides in (raw.get("variants") or {}).items()}
     resolutions = _resolutions(raw, measure, where)
-    measure_options = _measure_options(raw.get("measure_options", {}), measure, where)
+    measure_options = _by_group(raw, "measure_options", measure, "listed in 'measure'", where)
     accuracy = _tasks(raw["accuracy"], where) if raw.get("accuracy") is not None else ()
-    only = _only(raw.get("only", {}), measure + (("accuracy",) if accuracy else ()), bool(path), where)
-    ref_variant = raw.get("ref_variant")
-    if ref_variant is not None and not isinstance(ref_variant, str):
-        raise bad(where, "ref_variant", ref_variant, "give a variant name")
+    only = _by_group(raw, "only", measure + (("accuracy",) if accuracy else ()), "this spec runs", where)
+    for group, chosen in only.items():
+        if chosen == "path" and not path:
+            raise bad(where, f"only.{group}", chosen, "the spec has no 'path'; list variant names instead")
     if not measure and not accuracy:
         raise UserInputError(f"{where}: the spec has neither 'measure' nor 'accuracy'; give at least one")
     if (factorial or any("preset" not in v for v in variants.values())) and not models:
@@ -127,77 +161,20 @@ def parse_spec(raw: dict[str, Any], *, where: str, default_name: str) -> Spec:
     if not factorial and not variants and not models:
         raise UserInputError(f"{where}: nothing to build; give 'models', 'factorial' or 'variants'")
     slurm = check_slurm_block(raw["slurm"], where) if "slurm" in raw else {}
-    return Spec(name=name, where=where, description=description, models=models, factorial=factorial,
-                variants=variants, path=path, resolutions=resolutions, measure=measure,
-                measure_options=measure_options, only=only, accuracy=accuracy, slurm=slurm,
-                ref_variant=ref_variant)
+    return Spec(name=raw["name"], where=where, description=raw.get("description", ""), models=models,
+                factorial=factorial, variants=variants, path=path, resolutions=resolutions, measure=measure,
+                measure_options={g: dict(opts) for g, opts in measure_options.items()},
+                only={g: n if n == "path" else tuple(n) for g, n in only.items()}, accuracy=accuracy, slurm=slurm,
+                ref_variant=raw.get("ref_variant"))
 
 
-def _known_keys(mapping: dict[str, Any], allowed: tuple[str, ...], where: str, what: str) -> None:
-    for key in mapping:
-        if key not in allowed:
-            raise UserInputError(f"{where}: {what} {key!r} is not allowed; allowed: {list(allowed)}"
-                                 f"{did_you_mean(key, allowed)}")
-
-
-def _str_list(raw: dict[str, Any], key: str, where: str) -> list[str]:
-    value = raw[key]
-    if not isinstance(value, list) or not value:
-        raise bad(where, key, value, "give a non-empty list")
-    for item in value:
-        if not isinstance(item, str):
-            raise bad(where, key, item, "every entry must be a name (string)")
-    if len(set(value)) != len(value):
-        raise bad(where, key, value, "list each name once")
+def _by_group(raw: dict[str, Any], key: str, groups: tuple[str, ...], which: str, where: str) -> dict[str, Any]:
+    """A mapping keyed by group (``measure_options``, ``only``): every key must be a group ``which``."""
+    value = raw.get(key) or {}
+    for group in value:
+        if group not in groups:
+            raise bad(where, key, group, f"keys must be groups {which}: {list(groups)}", groups)
     return value
-
-
-def _factorial(value: Any, where: str) -> dict[str, tuple[Any, ...]]:
-    if value is None or value == {}:
-        return {}
-    if not isinstance(value, dict):
-        raise bad(where, "factorial", value, "give a mapping: toggle -> list of values")
-    axes: dict[str, tuple[Any, ...]] = {}
-    for axis, values in value.items():
-        key = f"factorial.{axis}"
-        if not isinstance(values, list) or not values:
-            raise bad(where, key, values, "give a non-empty list of values")
-        for item in values:
-            if not isinstance(item, (str, int, float, bool)):
-                raise bad(where, key, item, "values must be plain scalars (string, number, true/false)")
-        if len({repr(v) for v in values}) != len(values):
-            raise bad(where, key, values, "list each value once")
-        axes[str(axis)] = tuple(values)
-    return axes
-
-
-def _variants(value: Any, where: str) -> dict[str, dict[str, Any]]:
-    if value is None or value == {}:
-        return {}
-    if not isinstance(value, dict):
-        raise bad(where, "variants", value, "give a mapping: name -> {preset: ..., field: value, ...}")
-    variants: dict[str, dict[str, Any]] = {}
-    for name, overrides in value.items():
-        if not isinstance(name, str) or not name:
-            raise bad(where, "variants", name, "variant names must be non-empty strings")
-        if overrides is None:
-            overrides = {}
-        if not isinstance(overrides, dict):
-            raise bad(where, f"variants.{name}", overrides, "give a mapping of config fields (and optional preset)")
-        variants[name] = dict(overrides)
-    return variants
-
-
-def _size_list(value: Any, key: str, where: str) -> tuple[int, ...]:
-    if not isinstance(value, list) or not value:
-        raise bad(where, key, value, "give a non-empty list of input sizes in pixels")
-    for size in value:
-        if not (is_int(size) and size >= 1):
-            raise bad(where, key, size, "every input size must be a positive integer (pixels)")
-    sizes = tuple(value)
-    if len(set(sizes)) != len(sizes):
-        raise bad(where, key, list(sizes), "list each size once")
-    return sizes
 
 
 def _resolutions(raw: dict[str, Any], measure: tuple[str, ...], where: str) -> dict[str, tuple[int, ...]]:
@@ -210,79 +187,28 @@ def _resolutions(raw: dict[str, Any], measure: tuple[str, ...], where: str) -> d
     if "resolutions" not in raw:
         raise UserInputError(f"{where}: 'resolutions' is missing; 'measure' needs input sizes in pixels")
     value = raw["resolutions"]
-    if isinstance(value, dict):
-        for group in value:
-            if group not in measure:
-                raise bad(where, "resolutions", group, f"keys must be groups listed in 'measure': {list(measure)}",
-                          measure)
-        missing = [g for g in measure if g not in value]
-        if missing:
-            raise UserInputError(f"{where}: resolutions has no sizes for group(s) {missing}; "
-                                 f"give a list for each group in 'measure' or one list for all")
-        return {g: _size_list(value[g], f"resolutions.{g}", where) for g in measure}
-    sizes = _size_list(value, "resolutions", where)
-    return {g: sizes for g in measure}
-
-
-def _measure_options(value: Any, measure: tuple[str, ...], where: str) -> dict[str, dict[str, Any]]:
-    """Extra keyword arguments per group for ``pvtlab.measure.measure`` (checked again in ``cells.py``)."""
-    if value is None or value == {}:
-        return {}
     if not isinstance(value, dict):
-        raise bad(where, "measure_options", value, "give a mapping: group -> {option: value}")
-    options: dict[str, dict[str, Any]] = {}
-    for group, opts in value.items():
-        if group not in measure:
-            raise bad(where, "measure_options", group, f"keys must be groups listed in 'measure': {list(measure)}",
-                      measure)
-        if not isinstance(opts, dict):
-            raise bad(where, f"measure_options.{group}", opts, "give a mapping of option -> value")
-        check_scalars(opts, where, f"measure_options.{group}")
-        options[group] = dict(opts)
-    return options
+        return {g: tuple(value) for g in measure}
+    _by_group(raw, "resolutions", measure, "listed in 'measure'", where)
+    missing = [g for g in measure if g not in value]
+    if missing:
+        raise UserInputError(f"{where}: resolutions has no sizes for group(s) {missing}; "
+                             f"give a list for each group in 'measure' or one list for all")
+    return {g: tuple(value[g]) for g in measure}
 
 
-def _only(value: Any, groups: tuple[str, ...], has_path: bool, where: str) -> dict[str, tuple[str, ...] | str]:
-    """group -> the variants it runs for ("path", or a list of names; checked against the names later)."""
-    if value is None or value == {}:
-        return {}
-    if not isinstance(value, dict):
-        raise bad(where, "only", value, "give a mapping: group -> path or a list of variant names")
-    only: dict[str, tuple[str, ...] | str] = {}
-    for group, names in value.items():
-        if group not in groups:
-            raise bad(where, "only", group, f"keys must be groups this spec runs: {list(groups)}", groups)
-        if names == "path":
-            if not has_path:
-                raise bad(where, f"only.{group}", names, "the spec has no 'path'; list variant names instead")
-            only[group] = "path"
-            continue
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-            raise bad(where, f"only.{group}", names, "give 'path' or a non-empty list of variant names")
-        only[group] = tuple(names)
-    return only
-
-
-def _tasks(value: Any, where: str) -> tuple[AccuracySpec, ...]:
+def _tasks(value: dict[str, Any], where: str) -> tuple[AccuracySpec, ...]:
     """``accuracy:`` as one task (named after its data) or ``{tasks: {NAME: {...}}, <defaults for every task>}``."""
-    if not isinstance(value, dict):
-        raise bad(where, "accuracy", value, f"give a mapping with keys {list(ACCURACY_KEYS)} or 'tasks'")
     if "tasks" not in value:
         data = value.get("data")
         return (_accuracy(value, where, data.get("name", "") if isinstance(data, dict) else "", "accuracy"),)
-    _known_keys(value, ("tasks", *ACCURACY_KEYS), where, "accuracy key")
-    tasks = value["tasks"]
-    if not isinstance(tasks, dict) or not tasks:
-        raise bad(where, "accuracy.tasks", tasks, "give a mapping: task name -> {data: ..., image_size: ...}")
+    known_keys(value, ("tasks", *ACCURACY_KEYS), where, "accuracy key")
+    check(value, {"tasks": _TASKS}, where, "accuracy")
     shared = {k: v for k, v in value.items() if k != "tasks"}
     parsed = []
-    for name, own in tasks.items():
+    for name, own in value["tasks"].items():
         key = f"accuracy.tasks.{name}"
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise bad(where, "accuracy.tasks", name, "task names must be letters, digits, '_', '.', '-'")
-        if not isinstance(own, dict):
-            raise bad(where, key, own, f"give a mapping with keys {list(ACCURACY_KEYS)}")
-        _known_keys(own, ACCURACY_KEYS, where, f"{key} key")
+        known_keys(own, ACCURACY_KEYS, where, f"{key} key")
         parsed.append(_accuracy(_task_over(shared, own), where, name, key))
     return tuple(parsed)
 
@@ -299,47 +225,18 @@ def _task_over(shared: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-# Each accuracy key's rule, in the order they are checked (the "epochs or steps" check falls between the two).
-_ACCURACY_SIZE_RULES = {"model": of_type(str, "give a preset name", optional=False),
-                        "image_size": positive_int("give a positive integer (pixels)", optional=False)}
-_ACCURACY_RULES: dict[str, Rule] = {
-    "steps": positive_int("give a positive integer (optimizer steps)"),
-    "epochs": positive_int(),
-    "recipe": one_of(RECIPES),
-    "nproc_per_node": positive_int("give an integer >= 1 (processes)"),
-    "checkpoint_every_s": positive_number("give a number of seconds > 0"),
-    "options": of_type(dict, "give a mapping of run_accuracy option -> value", optional=False)}
-
-
 def _accuracy(value: dict[str, Any], where: str, task: str, prefix: str) -> AccuracySpec:
-    _known_keys(value, ACCURACY_KEYS, where, f"{prefix} key")
-    if "data" not in value:
-        raise UserInputError(f"{where}: {prefix}.data is missing; give e.g. {{name: synthetic}}")
-    data = value["data"]
-    if not isinstance(data, dict):
-        raise bad(where, f"{prefix}.data", data, "give a mapping such as {name: synthetic} or "
-                                                 "{name: imagefolder, root: PATH}")
+    """One task's keys over ``ACCURACY_DEFAULTS``, each checked by its rule in ``_ACCURACY_RULES``."""
+    known_keys(value, ACCURACY_KEYS, where, f"{prefix} key")
     merged = {**ACCURACY_DEFAULTS, **value}
-    check(merged, _ACCURACY_SIZE_RULES, where, prefix)
-    epochs, steps = merged["epochs"], merged["steps"]
+    check(merged, _ACCURACY_RULES, where, prefix)
+    epochs, steps, every, tests = merged["epochs"], merged["steps"], merged["checkpoint_every_s"], merged["eval_sizes"]
     if epochs is not None and steps is not None:
         raise bad(where, f"{prefix}.steps", steps, f"give epochs ({epochs}) or steps, not both")
-    check(merged, _ACCURACY_RULES, where, prefix)
-    model, image_size, recipe, options = merged["model"], merged["image_size"], merged["recipe"], merged["options"]
-    nproc, every = merged["nproc_per_node"], merged["checkpoint_every_s"]
-    check_scalars(options, where, f"{prefix}.options")
-    seeds = merged["seeds"]
-    if not isinstance(seeds, list) or not seeds:
-        raise bad(where, f"{prefix}.seeds", seeds, "give a non-empty list of integer seeds")
-    for seed in seeds:
-        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-            raise bad(where, f"{prefix}.seeds", seed, "every seed must be an integer >= 0")
-    if len(set(seeds)) != len(seeds):
-        raise bad(where, f"{prefix}.seeds", seeds, "list each seed once")
-    sizes = merged["eval_sizes"]
-    if sizes is not None:  # the training size is always one of them; sorted, so the order is not identity
-        sizes = tuple(sorted({*_size_list(sizes, f"{prefix}.eval_sizes", where), image_size}))
-    return AccuracySpec(task=task, eval_sizes=sizes, key=prefix, data=dict(data), model=model, image_size=image_size,
-                        epochs=epochs, steps=steps,
-                        seeds=tuple(seeds), options=dict(options), recipe=recipe, nproc_per_node=nproc,
-                        checkpoint_every_s=float(every) if every is not None else None)
+    return AccuracySpec(task=task, data=dict(merged["data"]), model=merged["model"], image_size=merged["image_size"],
+                        epochs=epochs, steps=steps, seeds=tuple(merged["seeds"]), options=dict(merged["options"]),
+                        recipe=merged["recipe"], nproc_per_node=merged["nproc_per_node"],
+                        checkpoint_every_s=float(every) if every is not None else None,
+                        # the training size is always one of them; sorted, so the order is not identity
+                        eval_sizes=tuple(sorted({*tests, merged["image_size"]})) if tests is not None else None,
+                        key=prefix)
