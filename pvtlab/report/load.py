@@ -14,7 +14,7 @@ import pandas as pd
 
 from pvtlab.columns import COLUMNS, REQUIRED, Kind
 from pvtlab.errors import UserInputError
-from pvtlab.layout import CELLS_FILE
+from pvtlab.files import CELLS_FILE
 
 REASON_CHARS = 80
 

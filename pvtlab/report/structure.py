@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from pvtlab.layout import GRID_FILE
+from pvtlab.files import GRID_FILE
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pvtlab.files import write_text_atomic
-from pvtlab.layout import REPORT_FILE
+from pvtlab.files import REPORT_FILE, write_text_atomic
 from pvtlab.report.catalog import Catalog
 from pvtlab.report.complexity import CURVES, complexity_tables, crossover_tables
 from pvtlab.report.crosstask import cross_task_table
