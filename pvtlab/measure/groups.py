@@ -22,7 +22,7 @@ from .params import count_params
 from .sdpa import backend_settings
 from .steps import Workload
 from .timing import TimingResult, latency_percentiles, measure_throughput
-from ..threads import torch_threads
+from ..torch_settings import torch_threads
 
 
 def measure_group(group: str, config: PVTConfig, height: int, width: int, device: str, threads: int,

@@ -24,7 +24,7 @@ from .oom import with_batch_backoff
 from .sdpa import detect_sdpa_backend
 from .steps import Prepared, Workload, make_step, prepare
 from .timing import TimingResult
-from ..threads import torch_threads
+from ..torch_settings import torch_threads
 
 AA_ARM = "A/A"  # the reference's second copy; its name cannot be a variant's (those never contain '/A' alone)
 KINDS = ("infer", "latency", "train")

@@ -19,7 +19,7 @@ from pvtlab import columns
 from pvtlab.columns import COMPLEXITY_GROUPS  # what measure() measures (accuracy trains: pvtlab.train)
 from pvtlab.errors import UserInputError
 from pvtlab.models import PVTConfig
-from pvtlab.precision import AMP_DTYPES
+from pvtlab.torch_settings import AMP_DTYPES
 
 from .child import ChildError, ChildTimeout, run_in_child
 from .conventions import ImageSize, parse_image_size, resolution_of

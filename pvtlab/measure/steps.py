@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pvtlab.precision import AMP_DTYPES
+from pvtlab.torch_settings import AMP_DTYPES
 Step = Callable[[], None]
 
 

@@ -21,7 +21,7 @@ from ..data import build_datasets, validate_data_spec
 from ..errors import UserInputError
 from ..models import build_model
 from ..models.config import PVTConfig
-from ..threads import torch_threads
+from ..torch_settings import torch_threads
 from .augment import use_paper_transforms
 from .checkpoint import remove_checkpoint
 from .distributed import current_processes, reseed_rank
