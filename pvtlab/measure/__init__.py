@@ -10,14 +10,14 @@ from .analytic import AnalyticCount, analytic_count
 from .block import measure_block
 from .crossover import lsra_crossover
 from .flops import FlopCount, UncountedOpError, count_flops
-from .matmul_peak import achieved_flops, matmul_peak_flops, mfu
+from .groups import ParamCount, count_params
 from .memory import PeakMemory, peak_memory
-from .params import ParamCount, count_params
 from .provenance import PROVENANCE_COLUMNS, provenance
 from .record import DEFAULT_BATCH, GROUP_COLUMNS, measure
 from .sdpa import detect_sdpa_backend, sdpa_backend_from_ops
 from .sweep import sweep
-from .timing import TimingResult, latency_percentiles, measure_throughput, time_step
+from .timing import (TimingResult, achieved_flops, latency_percentiles, matmul_peak_flops, measure_throughput, mfu,
+                     time_step)
 
 __all__ = ["AnalyticCount", "COMPLEXITY_GROUPS", "DEFAULT_BATCH", "FlopCount", "GROUP_COLUMNS", "PROVENANCE_COLUMNS",
            "ParamCount", "PeakMemory", "TimingResult", "UncountedOpError", "achieved_flops", "analytic_count",
