@@ -4,7 +4,7 @@ A reader who follows "see X" and finds nothing stops trusting the rest. The chec
 Markdown files whole, and the comments and docstrings of Python files, YAML specs and notebooks. A name counts
 as a file reference when it ends in a source or document extension; it must be a tracked file (by path from the
 repository root or from the referring file's folder, or by bare file name), or a file pvtlab itself writes into a
-results folder (``pvtlab.layout``, the report's ``table_*`` / ``plot_*`` files). A path that climbs out of the
+results folder (``pvtlab.files``, the report's ``table_*`` / ``plot_*`` files). A path that climbs out of the
 repository (``../``) is always wrong.
 """
 
@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-import pvtlab.layout as layout
+import pvtlab.files as study_files
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = re.compile(r"(?<![\w/.-])((?:\.\./|\./)?(?:[\w.-]+/)*[\w-]+\.(?:md|py|ya?ml|ipynb|sh|toml|json))\b")
 # Names pvtlab writes into results/<name>/ at run time: outputs, not repository files.
-WRITTEN = {value for name, value in vars(layout).items() if name.isupper() and isinstance(value, str)}
+WRITTEN = {value for name, value in vars(study_files).items() if name.isupper() and isinstance(value, str)}
 WRITTEN_PATTERNS = (re.compile(r"^(table|plot)_[\w-]+\.\w+$"),)
 
 
@@ -100,7 +100,7 @@ def test_every_referenced_file_is_in_the_repository() -> None:
     assert not missing, "files named but not in the repository:\n" + "\n".join(missing)
 
 
-@pytest.mark.parametrize("name, ok", [("README.md", True), ("pvtlab/layout.py", True), ("../shared/README.md", False),
+@pytest.mark.parametrize("name, ok", [("README.md", True), ("pvtlab/files.py", True), ("../shared/README.md", False),
                                       ("paper_tables.md", False), ("results/default/report.md", True),
                                       ("table_path.csv", True), ("notes/nowhere.md", False),
                                       ("pvtlab/cells.csv", False)])

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from pvtlab.grid.cli import main
-from pvtlab.layout import CELLS_FILE, CHECKPOINTS_DIR
+from pvtlab.files import CELLS_FILE, CHECKPOINTS_DIR
 
 
 def test_a_finished_accuracy_grid_leaves_no_checkpoints_folder(tmp_path: Path):

@@ -11,7 +11,7 @@ from pvtlab.grid.cells import expand
 from pvtlab.grid.spec import parse_spec
 from pvtlab.grid.structure import grid_structure
 from pvtlab.report import Catalog, current, load
-from pvtlab.report.structure import Structure, from_rows, load_structure
+from pvtlab.report.load import Structure, from_rows, load_structure
 from test_report_load import synthetic_rows, write_cells
 
 RAW = {"models": ["pvt_v2_b2"],

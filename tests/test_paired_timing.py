@@ -9,7 +9,7 @@ import pytest
 
 from pvtlab.errors import UserInputError
 from pvtlab.measure.block import measure_block
-from pvtlab.measure.interleave import time_rounds
+from pvtlab.measure.paired import time_rounds
 from pvtlab.models import get_config
 from pvtlab.paired_ci import paired_estimate, ratio_estimate
 

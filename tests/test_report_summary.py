@@ -14,7 +14,7 @@ from test_report_load import ACC_SIZE, synthetic_rows, write_cells
 from pvtlab.report import Catalog, current, load, write_report
 from pvtlab.report import verdict
 from pvtlab.report.changes import step_changes, toggle_changes
-from pvtlab.report.crosstask import agreement, cross_task_table
+from pvtlab.report.summary import agreement, cross_task_table
 from pvtlab.report.effects import effect_sets
 from pvtlab.report.resolution import accuracy_vs_resolution_figure, resolution_tables
 from pvtlab.report.summary import summary_section

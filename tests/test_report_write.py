@@ -11,10 +11,9 @@ import pandas as pd
 import pytest
 from test_report_load import fail, synthetic_rows, write_cells
 
-from pvtlab.columns import COLUMNS
+from pvtlab.columns import COLUMNS, render_readme
 from pvtlab.errors import UserInputError
 from pvtlab.report import write_report
-from pvtlab.report.readme import render_readme
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = "name: synthetic\nmodels: [pvt_v2_b2]\nmeasure: [params, flops, memory, throughput]\n"
@@ -142,7 +141,7 @@ def test_a_missing_folder_is_a_user_error(tmp_path: Path) -> None:
 
 def test_results_readme_column_tables_are_generated_from_the_schema() -> None:
     readme = (REPO / "results" / "README.md").read_text()
-    assert readme == render_readme(readme), "results/README.md is stale: run python -m pvtlab.report.readme"
+    assert readme == render_readme(readme), "results/README.md is stale: run python -m pvtlab.columns"
     missing = sorted(n for n in COLUMNS if f"`{n}`" not in readme)
     assert not missing
     assert "also a factorial combination" not in readme  # the default factorial sits on B2, not PVTv1-Small

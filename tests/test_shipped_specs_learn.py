@@ -1,7 +1,7 @@
 """Every shipped spec's PVTv1 rows can leave chance at the spec's own settings (issue 17, item 5).
 
 The cheap check: no synthetic task trains a non-overlapping pyramid whose tokens are exactly the task's quadrants
-(the measured trap, pvtlab/data/quadrant_trap.py). The real check trains the rows: benchmarks/specs_learn.py.
+(the measured trap, pvtlab/data/synthetic.py). The real check trains the rows: benchmarks/specs_learn.py.
 """
 
 from pathlib import Path
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pvtlab import get_config
-from pvtlab.data.quadrant_trap import tokens_are_quadrants
+from pvtlab.data.synthetic import tokens_are_quadrants
 from pvtlab.grid.cells import expand
 from pvtlab.grid.spec import read_spec
 

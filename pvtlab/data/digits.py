@@ -2,7 +2,7 @@
 
 ``sklearn.datasets.load_digits`` reads them from a file inside scikit-learn (UCI optical digits, 16 grey
 levels, ten classes, about 180 each). They are upsampled bilinearly to ``image_size`` and repeated to three
-channels. The train/val split (80/20 per class) uses split.py's fixed generator, never the training
+channels. The train/val split (80/20 per class) uses datasets.py's fixed generator, never the training
 seed, so every seed and variant of a study is scored on the same 360 images. No train-time augmentation: a
 flip or a large crop changes what a digit is.
 """
@@ -12,9 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .image_size import check_image_size
-from .split import VAL_FRACTION, split_samples
-from .tensors import UInt8Images
+from .datasets import VAL_FRACTION, UInt8Images, check_image_size, split_samples
 
 NUM_CLASSES = 10
 SOURCE_PX = 8  # the scans' side

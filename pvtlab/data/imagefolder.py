@@ -2,7 +2,7 @@
 
 Two layouts (``root`` is the folder the spec names):
 - ``root/train/<class>/<images>`` and ``root/val/<class>/<images>``: used as given.
-- ``root/<class>/<images>``: split per class into train and val by ``val_fraction`` (split.py: a fixed
+- ``root/<class>/<images>``: split per class into train and val by ``val_fraction`` (datasets.py: a fixed
   generator, not the training seed, so every seed of a study is scored on the same images).
 Scanning (class folders, image extensions) is torchvision's (``find_classes``, ``make_dataset``). Every file's
 header is opened once when the datasets are built, so an unreadable image fails before training starts.
@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
 
 from ..errors import UserInputError
-from .split import VAL_FRACTION, split_samples
+from .datasets import VAL_FRACTION, split_samples
 from .transforms import eval_transform, train_transform
 
 Sample = tuple[str, int]

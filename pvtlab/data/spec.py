@@ -20,10 +20,9 @@ from torch.utils.data import Dataset
 
 from ..errors import UserInputError, did_you_mean
 from .cifar import batch_folder, build_cifar
+from .datasets import VAL_FRACTION, check_image_size
 from .digits import build_digits
 from .imagefolder import build_imagefolder, scan_classes, split_layout
-from .split import VAL_FRACTION
-from .image_size import check_image_size
 from .synthetic import MIN_IMAGE_SIZE, NUM_CLASSES, SyntheticDataset
 
 SYNTHETIC_DEFAULTS = {"num_train": 2048, "num_val": 1024, "val_seed": 0}

@@ -35,6 +35,14 @@ level   zigzag (segment px, step)   decoys (grey, marker's   background noise   
 Decoys sit in other quadrants, so a model that does not know where the white marker is pays on the quadrant.
 There is no train-time augmentation: a flip would move the marker to another quadrant and swap left and right.
 How the task came to be this way, with the measurements behind it: ``docs/measured.md``.
+
+**The task's one known trap for PVTv1** (``tokens_are_quadrants``): a pyramid whose tokens are exactly the task's
+quadrants. Measured (default grid, 64 px): pvt_nano with PVTv1's non-overlapping patch embeddings ends on a 2 x 2
+grid whose four tokens are the image quadrants the label asks about, and PVTv1 stayed at chance on position
+(quadrant 26 %, chance 25 %; 20.2 / 16.9 / 17.4 % top-1 on ``paper_table6.yaml``, chance 12.5 %), even with 10x lr
+or 50x init on its position tables; at 48 and 96 px it learned position fully. ``tokens_are_quadrants`` is a cheap
+check of a spec's settings against that trap (tests/test_shipped_specs_learn.py); ``benchmarks/specs_learn.py``
+trains the PVTv1 rows.
 """
 
 from __future__ import annotations
@@ -42,11 +50,11 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict
 from functools import lru_cache
+from typing import Protocol
 
 import torch
 
-from .image_size import check_image_size
-from .tensors import UInt8Images
+from .datasets import UInt8Images, check_image_size
 
 NUM_CLASSES = 8
 CHUNK = 128  # images rendered per vectorized step
@@ -222,3 +230,20 @@ def factor_accuracy(predictions: torch.Tensor, factors: dict[str, torch.Tensor])
     """Percent of images whose predicted class has the right value of each factor (label = 2q + l)."""
     predicted = {"quadrant": predictions // 2, "left": predictions % 2}
     return {name: 100.0 * float((predicted[name] == factors[name]).float().mean()) for name in FACTORS}
+
+
+class _Pyramid(Protocol):
+    patch_embed: str
+    patch_strides: tuple[int, ...]
+
+
+def tokens_are_quadrants(config: _Pyramid, image_size: int) -> bool:
+    """True when a stage of non-overlapping patches tiles ``image_size`` into exactly 2 x 2 tokens (the quadrants)."""
+    if config.patch_embed != "non_overlap":
+        return False
+    side = 1
+    for stride in config.patch_strides:
+        side *= stride  # each token's side in pixels at this stage
+        if 2 * side == image_size:
+            return True
+    return False

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from pvtlab.layout import CHECKPOINTS_DIR
+from pvtlab.files import CHECKPOINTS_DIR
 
 from .queue import Queue
 from .results import ResultsFile

@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from pvtlab.layout import LOGS_DIR
+from pvtlab.files import LOGS_DIR
 
 from .join import command as join_command
 from .plan import Options, Plan

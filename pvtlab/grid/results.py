@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pvtlab.columns import COLUMNS as SCHEMA
-from pvtlab.layout import CELLS_FILE
+from pvtlab.files import CELLS_FILE
 
 from .hostlock import file_lock
 

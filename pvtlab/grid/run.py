@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pvtlab.errors import UserInputError
-from pvtlab.files import write_text_atomic
-from pvtlab.layout import GRID_FILE, SPEC_COPY
+from pvtlab.files import GRID_FILE, SPEC_COPY, write_text_atomic
 
 from .cell import Cell
 from .estimate import dry_run, ordered, wall_time

@@ -28,7 +28,7 @@ from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 
 from pvtlab.errors import UserInputError
-from pvtlab.layout import JOURNAL_FILE
+from pvtlab.files import JOURNAL_FILE
 
 from .heartbeat import GRACE_S, Requeue, heartbeat_s, quiet
 

@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from pvtlab.layout import CHECKPOINTS_DIR
+from pvtlab.files import CHECKPOINTS_DIR
 from pvtlab.measure.provenance import worker_name
 
 from pvtlab.measure.job import BlockJob

@@ -10,15 +10,15 @@ from .analytic import AnalyticCount, analytic_count
 from .block import measure_block, run_block_job
 from .crossover import lsra_crossover
 from .flops import FlopCount, UncountedOpError, count_flops
-from .matmul_peak import achieved_flops, matmul_peak_flops, mfu
+from .groups import ParamCount, count_params
 from .memory import PeakMemory, peak_memory
-from .params import ParamCount, count_params
 from .provenance import PROVENANCE_COLUMNS, provenance
 from .job import BlockJob, MeasureJob, block_job, measure_job
 from .record import GROUP_COLUMNS, measure, run_measure_job
 from .sdpa import detect_sdpa_backend, sdpa_backend_from_ops
 from .sweep import sweep
-from .timing import TimingResult, latency_percentiles, measure_throughput, time_step
+from .timing import (TimingResult, achieved_flops, latency_percentiles, matmul_peak_flops, measure_throughput, mfu,
+                     time_step)
 
 __all__ = ["AnalyticCount", "BlockJob", "COMPLEXITY_GROUPS", "FlopCount", "GROUP_COLUMNS", "PROVENANCE_COLUMNS",
            "MeasureJob", "ParamCount", "PeakMemory", "TimingResult", "UncountedOpError", "achieved_flops", "analytic_count", "block_job", "measure_job", "run_measure_job",

@@ -55,7 +55,7 @@ def run_job(job: Path) -> None:
             func = getattr(func, part)
         outcome: tuple = ("ok", func(**kwargs))
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent as text
-        from pvtlab.measure.oom import is_oom
+        from pvtlab.measure.steps import is_oom
 
         outcome = ("error", {"message": f"{type(exc).__name__}: {exc}", "oom": is_oom(exc)})
     (job / "result.tmp").write_bytes(pickle.dumps(outcome))

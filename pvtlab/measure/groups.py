@@ -1,28 +1,29 @@
 """What each measurement group measures: the columns of one group for one model at one input size.
 
 Each function raises on failure; ``record.measure`` turns that into a failed row. Column names and units are
-``pvtlab.columns``'; the values here are in those units.
+``pvtlab.columns``'; the values here are in those units. ``count_params`` is the params group's count, which
+also serves any built model.
 """
 
 from __future__ import annotations
 
 import functools
 import time
+from dataclasses import dataclass
 from typing import Any
+
+from torch import nn
 
 from pvtlab.models import PVTConfig, build_model
 
 from .analytic import analytic_count
 from .child import ChildTimeout
 from .flops import count_flops
-from .matmul_peak import achieved_flops, matmul_peak_flops, mfu
 from .memory import MIB, method_name, peak_memory
-from .oom import with_batch_backoff
-from .params import count_params
 from .sdpa import backend_settings
-from .steps import Workload
-from .timing import TimingResult, latency_percentiles, measure_throughput
-from ..threads import torch_threads
+from .steps import Workload, with_batch_backoff
+from .timing import TimingResult, achieved_flops, latency_percentiles, matmul_peak_flops, measure_throughput, mfu
+from ..torch_settings import torch_threads
 
 
 def measure_group(group: str, config: PVTConfig, height: int, width: int, device: str, threads: int,
@@ -124,3 +125,29 @@ def speed_columns(infer: TimingResult, train: TimingResult, single: TimingResult
             "matmul_peak_gflop_per_s": peak / 1e9, "sdpa_backend": single.sdpa_backend,
             **backend_settings(work.device), "amp_dtype": work.amp_dtype or "", "channels_last": work.channels_last,
             "compile_mode": "default" if work.compile else "", "batch_size": batch}
+
+
+@dataclass(frozen=True)
+class ParamCount:
+    """Parameter counts, total and trainable, in the units the results table uses (millions)."""
+
+    total: int
+    trainable: int
+
+    @property
+    def total_m(self) -> float:
+        return self.total / 1e6
+
+    @property
+    def trainable_m(self) -> float:
+        return self.trainable / 1e6
+
+
+def count_params(model: nn.Module) -> ParamCount:
+    """Every parameter once (shared ones are not double counted), and those with ``requires_grad``.
+
+    The official PVT counter is the trainable sum with the 1000-class head (B2: 25.36 M).
+    """
+    params = list(model.parameters())  # .parameters() already skips shared duplicates
+    return ParamCount(total=sum(p.numel() for p in params),
+                      trainable=sum(p.numel() for p in params if p.requires_grad))

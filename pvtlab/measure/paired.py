@@ -2,9 +2,15 @@
 the reference paired by round, and the block's A/A noise floor.
 
 Each arm is built once and warmed up; then inference, the batch-1 latency (when the batch is larger than 1) and
-the training step are each timed in randomized interleaved rounds (interleave.py). The reference is built twice
+the training step are each timed in randomized interleaved rounds (``time_rounds``). The reference is built twice
 and timed as two arms: their ratio is what this machine's noise alone produces (the A/A arm), measured in the same
 rounds as everything else. An out-of-memory error anywhere re-runs the whole block at half the batch.
+
+Why interleaved rounds (every arm timed once per round, in a fresh random order each round): a shared machine's
+speed drifts by 10-25 % over minutes (docs/measured.md), so medians timed in separate cells do not repeat. Timing
+the arms of a comparison in alternating rounds (Google Benchmark's random interleaving; RMIT) puts every arm in the
+same stretch of machine time, so the drift hits all arms alike and a per-round ratio cancels it; shuffling the
+order each round keeps a fixed position (always first after a slow arm, say) from biasing one arm.
 """
 
 from __future__ import annotations
@@ -12,22 +18,23 @@ from __future__ import annotations
 import functools
 import gc
 import json
+import random
+import time
+from collections.abc import Mapping
 from typing import Any
 
 from pvtlab.models import PVTConfig, build_model
 from pvtlab.paired_ci import ratio_estimate
 
 from .groups import speed_columns
-from .interleave import time_rounds
-from .matmul_peak import matmul_peak_flops
-from .oom import with_batch_backoff
 from .sdpa import detect_sdpa_backend
-from .steps import Prepared, Workload, make_step, prepare
-from .timing import TimingResult
-from ..threads import torch_threads
+from .steps import Prepared, Step, Workload, make_step, prepare, synchronize, with_batch_backoff
+from .timing import TimingResult, matmul_peak_flops
+from ..torch_settings import torch_threads
 
 AA_ARM = "A/A"  # the reference's second copy; its name cannot be a variant's (those never contain '/A' alone)
 KINDS = ("infer", "latency", "train")
+MIN_ROUNDS = 6  # the fewest rounds that give a 95% CI of a median (pvtlab.paired_ci)
 
 
 def measure_paired(configs: dict[str, PVTConfig], ref: str, height: int, width: int, device: str, threads: int,
@@ -100,3 +107,30 @@ def block_columns(timed: dict[str, dict[str, TimingResult]], configs: dict[str, 
                         f"{kind}_vs_ref_ci95_hi": est.ratio_hi})
         out[name] = row
     return out
+
+
+def time_rounds(steps: Mapping[str, Step], *, device: str, warmup: int, rounds: int, time_budget_s: float,
+                seed: int = 0) -> dict[str, list[float]]:
+    """Wall seconds of each arm's step, one per round and in round order.
+
+    ``warmup`` untimed steps per arm first, then up to ``rounds`` rounds (at least ``min(rounds, MIN_ROUNDS)``),
+    stopping early once ``time_budget_s`` is spent on the rounds. ``seed`` fixes the shuffled orders, so a block
+    re-run times its arms in the same orders.
+    """
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    synchronize(device)
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    order, rng = list(steps), random.Random(seed)
+    start = time.perf_counter()
+    for done in range(1, rounds + 1):
+        rng.shuffle(order)
+        for name in order:
+            t0 = time.perf_counter()
+            steps[name]()
+            synchronize(device)
+            times[name].append(time.perf_counter() - t0)
+        if done >= min(rounds, MIN_ROUNDS) and time.perf_counter() - start >= time_budget_s:
+            break
+    return times

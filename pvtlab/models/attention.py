@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .factory import DeviceLike
+from .config import DeviceLike
 
 
 class SpatialReductionAttention(nn.Module):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Union, get_args
+
+import torch
 
 PatchEmbedKind = Literal["non_overlap", "overlap"]
 FfnKind = Literal["mlp", "conv_ffn"]
@@ -19,6 +21,10 @@ HeadPool = Literal["cls_token", "mean"]
 ConvInit = Literal["torch_default", "fan_out_normal"]
 
 NUM_STAGES = 4
+
+# The ``device``/``dtype`` factory arguments every pvtlab module takes (as torch's and timm's layers do): a config
+# says what to build, these say where its weights are made (``device="meta"``: shapes only).
+DeviceLike = Union[torch.device, str, None]
 
 _CHOICES: dict[str, tuple[Any, ...]] = {
     "patch_embed": get_args(PatchEmbedKind),

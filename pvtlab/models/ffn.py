@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .factory import DeviceLike
+from .config import DeviceLike
 
 
 class Mlp(nn.Module):

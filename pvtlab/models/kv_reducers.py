@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .factory import DeviceLike
+from .config import DeviceLike
 
 
 def _to_map(x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:

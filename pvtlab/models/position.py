@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from timm.layers import trunc_normal_
 from torch import nn
 
-from .factory import DeviceLike
+from .config import DeviceLike
 
 
 class NoPositionEmbed(nn.Module):

@@ -1,6 +1,7 @@
 """PyramidVisionTransformer: PVTv1 (arXiv 2102.12122) and PVTv2 (arXiv 2106.13797) from one ``PVTConfig``.
 
-Every toggle is resolved here, in ``build_stage``: the config picks submodules, and ``forward`` has one path.
+The model is assembled here: a ``Stage`` of pre-norm ``Block``s (shared by both papers, P1 sec 3.2) per pyramid
+level. Every toggle is resolved here, in ``build_stage``: the config picks submodules, and ``forward`` has one path.
 Where each toggle lives:
 - ``patch_embed`` -> ``PatchEmbed`` conv geometry (``PVTConfig.patch_kernel`` / ``patch_padding``)
 - ``pos_embed``   -> ``AbsolutePositionEmbed`` or ``NoPositionEmbed`` (position.py)
@@ -16,18 +17,35 @@ import math
 from typing import Union
 
 import torch
-from timm.layers import trunc_normal_
+from timm.layers import DropPath, trunc_normal_
 from timm.models._features import feature_take_indices  # where timm's own models import it from
 from torch import nn
 
 from .attention import SpatialReductionAttention
-from .block import Block
-from .config import NUM_STAGES, PVTConfig
-from .factory import DeviceLike
+from .config import NUM_STAGES, DeviceLike, PVTConfig
 from .ffn import ConvFfn, Mlp
 from .kv_reducers import build_kv_reducer
 from .patch_embed import PatchEmbed
 from .position import AbsolutePositionEmbed, ClsTokenPrefix, NoPositionEmbed, NoPrefix
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block shared by PVTv1 and PVTv2 (P1 sec 3.2): x + attn(norm1(x)), then
+    + ffn(norm2(x)); ``attn`` and ``mlp`` are built by the caller (``build_stage``) from the config."""
+
+    def __init__(self, dim: int, attn: nn.Module, mlp: nn.Module, norm_eps: float, drop_path: float,
+                 *, device: DeviceLike = None, dtype: torch.dtype | None = None) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=norm_eps, device=device, dtype=dtype)
+        self.attn = attn
+        self.drop_path1 = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.norm2 = nn.LayerNorm(dim, eps=norm_eps, device=device, dtype=dtype)
+        self.mlp = mlp
+        self.drop_path2 = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
+        x = x + self.drop_path1(self.attn(self.norm1(x), hw))
+        return x + self.drop_path2(self.mlp(self.norm2(x), hw))
 
 
 class Stage(nn.Module):

@@ -7,8 +7,7 @@ from typing import Any, Callable, Sequence, Union
 import torch
 from torch import nn
 
-from .config import NUM_STAGES, PVTConfig
-from .factory import DeviceLike
+from .config import NUM_STAGES, DeviceLike, PVTConfig
 from .pvt import build_model
 
 PresetFn = Callable[..., PVTConfig]

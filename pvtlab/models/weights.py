@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..errors import UserInputError
-from ..safe_load import RefusedFile, load_plain
+from ..files import RefusedFile, load_plain
 from .key_maps import detect_format, fit_to_model, to_pvtlab
 from .pvt import PyramidVisionTransformer
 

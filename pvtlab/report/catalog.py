@@ -31,8 +31,7 @@ import pandas as pd
 from pvtlab.models import PVTConfig
 from pvtlab.naming import paper_model, step_setting
 from pvtlab.report.curves import parse_curve, sample_efficiency
-from pvtlab.report.load import failed_note
-from pvtlab.report.structure import Structure, from_rows
+from pvtlab.report.load import Structure, failed_note, from_rows
 from pvtlab.report.table import Entry, missing
 from pvtlab.report.tasks import at_size, by_resolution, task_names
 from pvtlab.report.verdict import CEILING_PCT  # noqa: F401  (re-exported: the tables and plots read it here)

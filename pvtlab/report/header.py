@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from pvtlab.errors import UserInputError
-from pvtlab.layout import GRID_FILE, SPEC_COPY
+from pvtlab.files import GRID_FILE, SPEC_COPY
 
 _SPEC_KEYS = ("models", "factorial", "variants", "path", "resolutions", "measure", "measure_options", "accuracy")
 _MACHINE = ("device_name", "cpu_model", "device", "threads", "dtype")

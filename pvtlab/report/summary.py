@@ -2,7 +2,11 @@
 
 Each change (OPE, CFFN, LSRA: the factorial's main effects; then the path's steps) gets its accuracy per task and
 test size and its cost per resolution, each with its CI (or range) and a plain verdict from ``verdict``. The
-caveats that limit a claim (a task's blind spots, a baseline near chance) sit right under the numbers.
+caveats that limit a claim (a task's blind spots, a baseline near chance) sit right under the numbers. The path
+is set beside the paper's own numbers (PVTv2, arXiv 2106.13797, Table 6: ``TABLE6_TOP1``).
+
+The cross-task table (``cross_task_table``): each change's effect on top-1 on every task (at its training size),
+and whether the tasks agree on its sign, so a gain on one task is not read as a general one.
 """
 
 from __future__ import annotations
@@ -17,10 +21,15 @@ from pvtlab.report.catalog import Catalog, Member, Metric
 from pvtlab.report.changes import AccuracyChange, step_changes, toggle_changes
 from pvtlab.report.complexity import metric_words
 from pvtlab.report.effects import EffectSet
-from pvtlab.report.paper import TABLE6_NOTE, table6_top1
 from pvtlab.report.speed import factorial_effects
+from pvtlab.report.table import Col, Entry, Table, label, missing
 from pvtlab.report.tasks import task_notes
 from pvtlab.toggles import TOGGLES
+
+# PVTv2 Table 6: ImageNet top-1 (%) of PVTv1-Small and each step the paper adds to it.
+TABLE6_TOP1 = {"PVTv1-Small": 79.8, "+ OPE": 81.1, "PVTv2-B2": 82.0, "PVTv2-B2-Li": 82.1}
+TABLE6_NOTE = ("Paper: PVTv2 Table 6, ImageNet-1K top-1 of the full-size model after 300 epochs; the measured "
+               "values are a small proxy on another task, so compare directions, not sizes.")
 
 # Costs the summary names (the tables hold the rest), in this order; speed follows from the paired timing blocks.
 SUMMARY_COSTS = ("params_m", "gmacs", "peak_mem_over_idle_mib")
@@ -189,3 +198,49 @@ def _details(per_task: dict[str, list[AccuracyChange]], costs: dict[str, list[tu
 
 def _rows(rows: Iterable[tuple[str, str, str]]) -> list[str]:
     return [f"| {a} | {b} | {c} |" for a, b, c in rows]
+
+
+def table6_top1(member: Member, previous: Member | None) -> float | None:
+    """The Table 6 top-1 of a path step: by the paper model it equals, or "+ OPE" right after PVTv1-Small."""
+    if member.paper in TABLE6_TOP1:
+        return TABLE6_TOP1[member.paper]
+    if member.setting == "+ OPE" and previous is not None and previous.paper == "PVTv1-Small":
+        return TABLE6_TOP1["+ OPE"]
+    return None
+
+
+def agreement(changes: list[AccuracyChange]) -> str:
+    """Do the tasks agree on the sign? "yes (+)", "no", with whether every CI excludes 0."""
+    if len(changes) < 2:
+        return "one task only"
+    signs = {math.copysign(1.0, c.effect) for c in changes}
+    resolved = all(not c.verdict.startswith(verdict.CANNOT_TELL) for c in changes)
+    if len(signs) > 1:
+        return "no: opposite signs" + ("" if resolved else " (some CI includes 0)")
+    sign = "+" if signs == {1.0} else "-"
+    return f"yes ({sign})" + (", every CI excludes 0" if resolved else ", but some CI includes 0")
+
+
+def cross_task_table(catalog: Catalog) -> Table | None:
+    """One row per change, one column per task; None with fewer than two tasks."""
+    tasks = catalog.tasks
+    if len(tasks) < 2:
+        return None
+    found = {task: [c for c in toggle_changes(catalog, task) + step_changes(catalog, task) if c.trained]
+             for task in tasks}
+    columns = [Col("change", "Change")]
+    columns += [c for t in tasks for c in (Col(f"effect_pp_{t}", f"Δ top-1, {t} @{catalog.train_size(t)} px (pp)",
+                                               signed=True), Col(f"verdict_{t}", f"Verdict, {t}"))]
+    table = Table("cross_task", "Each change on every task (training size)", columns + [Col("signs", "Signs agree")])
+    names = list(dict.fromkeys(c.change for changes in found.values() for c in changes))
+    for name in names:
+        mine = [c for t in tasks for c in found[t] if c.change == name]
+        row: list[Entry] = [label(name)]
+        for task in tasks:
+            c = next((c for c in found[task] if c.change == name), None)
+            row += [Entry(value=c.effect, ci=c.ci_half, n=c.n), label(c.verdict)] if c else \
+                [missing("not run"), label("-")]
+        table.add(row + [label(agreement(mine))])
+    table.notes.append("± 95% CI over seeds, paired. A change that helps on one task and not on another is a "
+                       "property of the tasks, not of the architecture alone.")
+    return table

@@ -19,15 +19,13 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pvtlab.files import write_text_atomic
-from pvtlab.layout import REPORT_FILE
+from pvtlab.files import REPORT_FILE, write_text_atomic
 from pvtlab.report.catalog import Catalog
 from pvtlab.report.complexity import CURVES, complexity_tables, crossover_tables
-from pvtlab.report.crosstask import cross_task_table
 from pvtlab.report.effects import EffectSet, effect_sets, effects_tables
 from pvtlab.report.figures import save
 from pvtlab.report.header import header
-from pvtlab.report.load import cells_path, current, failed_note, load
+from pvtlab.report.load import cells_path, current, failed_note, load, load_structure
 from pvtlab.report.plots import (
     accuracy_figure,
     effects_figure,
@@ -37,9 +35,8 @@ from pvtlab.report.plots import (
     throughput_figure,
 )
 from pvtlab.report.resolution import accuracy_vs_resolution_figure, has_sizes, resolution_tables
-from pvtlab.report.summary import summary_section
+from pvtlab.report.summary import cross_task_table, summary_section
 from pvtlab.report.speed import factorial_effects, speed_tables
-from pvtlab.report.structure import load_structure
 from pvtlab.report.table import Table, markdown, write
 from pvtlab.report.variant_tables import factorial_tables, path_tables
 

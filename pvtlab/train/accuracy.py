@@ -18,7 +18,7 @@ from torch.utils.data import Dataset, Subset
 
 from ..data import build_datasets
 from ..models import build_model
-from ..threads import torch_threads
+from ..torch_settings import torch_threads
 from .augment import use_recipe_transforms
 from .distributed import current_processes, reseed_rank
 from .evaluate import evaluate_split, score

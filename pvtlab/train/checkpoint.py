@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ..errors import UserInputError
-from ..safe_load import RefusedFile, load_plain
+from ..files import RefusedFile, load_plain
 
 FORMAT = 1
 

@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ..errors import UserInputError
-from ..precision import AMP_DTYPES
+from ..torch_settings import AMP_DTYPES
 from .distributed import Processes
 
 AMP_CHOICES = ("auto", "none", *AMP_DTYPES)

@@ -1,4 +1,6 @@
-"""One way to pin torch's intra-op threads for a block and give the old setting back (measure and train share it)."""
+"""How torch runs a measurement or a training run: the autocast precisions by the name a spec and a row give them,
+and one way to pin torch's intra-op threads for a block and give the old setting back (measure and train share
+both)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from typing import Iterator
 import torch
 
 from .errors import UserInputError
+
+AMP_DTYPES: dict[str, torch.dtype] = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 @contextlib.contextmanager
