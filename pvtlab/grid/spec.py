@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from pvtlab.columns import COMPLEXITY_GROUPS
+from pvtlab import defaults
 from pvtlab.errors import UserInputError
 from pvtlab.schema import (Rule, bad, check, folder_safe, known_keys, mapping, names, of_type, one_of,
                            one_or_per_key, positive_int, positive_number, scalar_mapping, scalars, seeds, sizes,
@@ -32,16 +33,17 @@ _ACCURACY_RULES: dict[str, Rule] = {
     "epochs": positive_int(),
     "steps": positive_int("give a positive integer (optimizer steps)"),
     "seeds": seeds(),
-    "options": scalar_mapping("give a mapping of run_accuracy option -> value", optional=False),
+    "options": scalar_mapping("give a mapping of training option -> value", optional=False),
     "recipe": one_of(RECIPES),
     "nproc_per_node": positive_int("give an integer >= 1 (processes)"),
     "checkpoint_every_s": positive_number("give a number of seconds > 0"),
     "eval_sizes": sizes(nullable=True)}  # None: the default test sizes around image_size
 ACCURACY_KEYS = tuple(_ACCURACY_RULES)
 # The grid's own choices for a spec's accuracy section. Training defaults (epochs, recipe, ...) are not here:
-# a key left out stays None and takes run_accuracy's default (cells.accuracy_settings).
-ACCURACY_DEFAULTS: dict[str, Any] = {"model": "pvt_nano", "image_size": 48, "epochs": None, "steps": None,
-                                     "seeds": [0, 1, 2], "options": {}, "recipe": None, "nproc_per_node": None,
+# a key left out stays None and takes the training job's default (pvtlab.defaults, the recipe: cells.py).
+ACCURACY_DEFAULTS: dict[str, Any] = {"model": defaults.ACCURACY_MODEL, "image_size": defaults.ACCURACY_IMAGE_SIZE,
+                                     "epochs": None, "steps": None, "seeds": list(defaults.ACCURACY_SEEDS),
+                                     "options": {}, "recipe": None, "nproc_per_node": None,
                                      "checkpoint_every_s": None, "eval_sizes": None}
 _TASKS = mapping("give a mapping: task name -> {data: ..., image_size: ...}", optional=False, non_empty=True,
                  keys=folder_safe("task names must be letters, digits, '_', '.', '-'"),
@@ -85,11 +87,11 @@ class AccuracySpec:
     data: dict[str, Any]
     model: str
     image_size: int
-    epochs: int | None  # at most one of epochs and steps is set; neither: run_accuracy's default budget
+    epochs: int | None  # at most one of epochs and steps is set; neither: the recipe's budget
     steps: int | None
     seeds: tuple[int, ...]
-    options: dict[str, Any] = field(default_factory=dict)  # more keyword arguments of run_accuracy
-    recipe: str | None = None  # None: run_accuracy's default
+    options: dict[str, Any] = field(default_factory=dict)  # more training options (pvtlab.train.job.OPTIONS)
+    recipe: str | None = None  # None: pvtlab.defaults.RECIPE
     nproc_per_node: int | None = None
     checkpoint_every_s: float | None = None
     eval_sizes: tuple[int, ...] | None = None  # test sizes; None: pvtlab.train.resolution's default around image_size
