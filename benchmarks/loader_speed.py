@@ -24,7 +24,7 @@ from PIL import Image
 import pvtlab
 from gpu_check import NUM_CLASSES, paper_step
 from pvtlab.data import build_datasets
-from pvtlab.train.augment import use_paper_transforms
+from pvtlab.train.augment import use_recipe_transforms
 from pvtlab.train.distributed import current_processes
 from pvtlab.train.loader import epoch_batches, train_loader
 from pvtlab.train.recipe import resolve_recipe
@@ -72,7 +72,7 @@ def main() -> None:
         write_jpegs(root, classes=4, per_class=args.batch * (args.batches + 1) // 3 + 1,
                     side=args.side or int(args.size * 1.15))
         train_set, val_set, _ = build_datasets({"name": "imagefolder", "root": str(root)}, args.size, 0)
-        use_paper_transforms(recipe, args.size, train_set, val_set)
+        use_recipe_transforms(recipe, args.size, train_set, val_set)
         loader = train_loader(train_set, batch_size=args.batch, seed=0, world=1, rank=0,
                               num_workers=speed.num_workers, pin_memory=speed.pin_memory,
                               persistent_workers=speed.persistent_workers)
