@@ -9,7 +9,7 @@ bad entry rather than the whole list; the builders below are the shapes specs us
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -194,9 +194,10 @@ def number_in(low: float, high: float | None = None, *, open_low: bool = False, 
 
 
 def check_fields(values: Any, rules: dict[str, Rule]) -> None:
-    """``check`` for the fields of an object (a recipe, a job), named bare: ``lr=0 is not allowed; ...``."""
+    """``check`` for the fields of an object (a recipe, a job) or a function's arguments (a mapping), named bare:
+    ``lr=0 is not allowed; ...``."""
     for key, rule in rules.items():
-        value = getattr(values, key)
+        value = values[key] if isinstance(values, Mapping) else getattr(values, key)
         if (value is not None or not rule.optional) and not rule.test(value):
             raise UserInputError(f"{key}={value!r} is not allowed; {rule.allowed}"
                                  f"{did_you_mean(value, rule.choices)}")

@@ -19,7 +19,7 @@ from .. import defaults
 from ..data.spec import resolve_data_spec
 from ..errors import UserInputError
 from ..models.config import PVTConfig
-from ..schema import check_fields, number_in
+from ..schema import Rule, check_fields, is_int, number_in, positive_int
 from .recipe import ARGUMENTS, Recipe, resolve_recipe
 from .resolution import check_eval_sizes, default_eval_sizes
 from .runtime import Speed, resolve_speed
@@ -28,6 +28,12 @@ NOT_IN_ID = {"in_id": False}
 # What a spec's ``accuracy.options`` may set: the recipe arguments, any other recipe field by name and the speed
 # settings. A task's own keys (epochs, steps, recipe, nproc_per_node, eval_sizes, checkpoint_every_s) set the rest.
 OPTIONS = (*ARGUMENTS, "recipe_options", "amp_dtype", "channels_last", "compile", "num_workers")
+# The job's own arguments (the recipe's fields have theirs in recipe.RULES, the speed settings in runtime.RULES).
+ARGUMENT_RULES: dict[str, Rule] = {
+    "image_size": positive_int("give a positive integer (px)", optional=False),
+    "seed": Rule(lambda v: is_int(v) and v >= 0, "give an integer >= 0", optional=False),
+    "nproc_per_node": positive_int("give a positive integer", optional=False),
+}
 
 
 @dataclass(frozen=True)
@@ -89,12 +95,7 @@ def train_job(config: PVTConfig, data: Mapping[str, Any], *, image_size: int, se
     Bad values raise UserInputError naming the value and what is allowed, before anything is built."""
     if not isinstance(config, PVTConfig):
         raise UserInputError(f"config={type(config).__name__!r} is not allowed; give a pvtlab PVTConfig")
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
-        raise UserInputError(f"image_size={image_size!r} is not allowed; give a positive integer (px)")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise UserInputError(f"seed={seed!r} is not allowed; give an integer >= 0")
-    if isinstance(nproc_per_node, bool) or not isinstance(nproc_per_node, int) or nproc_per_node < 1:
-        raise UserInputError(f"nproc_per_node={nproc_per_node!r} is not allowed; give a positive integer")
+    check_fields({"image_size": image_size, "seed": seed, "nproc_per_node": nproc_per_node}, ARGUMENT_RULES)
     arguments = dict(epochs=epochs, steps=steps, batch_size=batch_size, lr=lr, warmup=warmup,
                      label_smoothing=label_smoothing, clip_grad=clip_grad, drop_path=drop_path)
     resolved = resolve_recipe(recipe, config, arguments=arguments, recipe_options=recipe_options,

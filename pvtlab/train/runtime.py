@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ..errors import UserInputError
+from ..schema import Rule, check_fields, is_int
 from ..torch_settings import AMP_DTYPES
 from .distributed import Processes
 
@@ -38,28 +38,27 @@ class Speed:
     persistent_workers: bool
 
 
+# Each speed setting's rule, checked before it is resolved.
+RULES: dict[str, Rule] = {
+    "amp_dtype": Rule(lambda v: v in AMP_CHOICES, f"choose one of {list(AMP_CHOICES)} or None", AMP_CHOICES),
+    "channels_last": Rule(lambda v: isinstance(v, bool), "give true or false", optional=False),
+    "compile": Rule(lambda v: isinstance(v, (bool, str)), "give false, true or a torch.compile mode"),
+    "num_workers": Rule(lambda v: is_int(v) and v >= 0, "give an integer >= 0 or None"),
+}
+
+
 def resolve_speed(device: str, *, amp_dtype: str | None, channels_last: bool, compile: bool | str,
                   num_workers: int | None, nproc: int) -> Speed:
+    """The speed settings as they will run on ``device``: ``auto`` AMP and ``num_workers`` None resolved."""
+    check_fields({"amp_dtype": amp_dtype, "channels_last": channels_last, "compile": compile,
+                  "num_workers": num_workers}, RULES)
     kind = torch.device(device).type
     amp = "none" if amp_dtype is None else amp_dtype
-    if amp not in AMP_CHOICES:
-        raise UserInputError(f"amp_dtype={amp_dtype!r} is not allowed; choose one of {list(AMP_CHOICES)} or None")
     if amp == "auto":
         amp = "bfloat16" if kind == "cuda" else "none"
-    if not isinstance(channels_last, bool):
-        raise UserInputError(f"channels_last={channels_last!r} is not allowed; give true or false")
-    if compile is True:
-        mode: str | None = "default"
-    elif compile is False or compile is None:
-        mode = None
-    elif isinstance(compile, str):
-        mode = compile
-    else:
-        raise UserInputError(f"compile={compile!r} is not allowed; give false, true or a torch.compile mode")
+    mode = "default" if compile is True else (None if compile in (False, None) else compile)
     if num_workers is None:
         num_workers = min(MAX_WORKERS, max(1, (os.cpu_count() or 1) // nproc)) if kind == "cuda" else 0
-    if not isinstance(num_workers, int) or isinstance(num_workers, bool) or num_workers < 0:
-        raise UserInputError(f"num_workers={num_workers!r} is not allowed; give an integer >= 0 or None")
     return Speed(device=device, amp_dtype=None if amp == "none" else amp, channels_last=channels_last,
                  compile=mode, num_workers=num_workers, pin_memory=kind == "cuda",
                  persistent_workers=num_workers > 0)
