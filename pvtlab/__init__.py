@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from .builds import check_torchvision
+from .torch_settings import check_torchvision
 
 check_torchvision()  # before timm imports it: a torch/torchvision build mismatch is named, not a raw traceback
 

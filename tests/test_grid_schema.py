@@ -1,11 +1,10 @@
-"""Spec checks declared per key (pvtlab/schema.py): first bad key named, None only where optional."""
+"""Spec checks declared per key (pvtlab/errors.py): first bad key named, None only where optional."""
 
 from __future__ import annotations
 
 import pytest
 
-from pvtlab.errors import UserInputError
-from pvtlab.schema import (check, check_scalars, folder_safe, known_keys, mapping, names, one_of, one_or_per_key,
+from pvtlab.errors import (UserInputError, check, check_scalars, folder_safe, known_keys, mapping, names, one_of, one_or_per_key,
                            positive_int, scalar_mapping, scalars, seeds, sizes, string)
 
 RULES = {"size": positive_int("give pixels", optional=False), "recipe": one_of(("quick", "paper"))}

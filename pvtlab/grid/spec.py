@@ -15,8 +15,7 @@ import yaml
 
 from pvtlab.columns import COMPLEXITY_GROUPS
 from pvtlab import defaults
-from pvtlab.errors import UserInputError
-from pvtlab.schema import (Rule, bad, check, folder_safe, known_keys, mapping, names, of_type, one_of,
+from pvtlab.errors import (UserInputError, Rule, bad, check, folder_safe, known_keys, mapping, names, of_type, one_of,
                            one_or_per_key, positive_int, positive_number, scalar_mapping, scalars, seeds, sizes,
                            string)
 from pvtlab.train.recipe import RECIPES

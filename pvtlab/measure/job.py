@@ -18,10 +18,9 @@ import torch
 
 from pvtlab import defaults
 from pvtlab.columns import COMPLEXITY_GROUPS
-from pvtlab.errors import UserInputError, did_you_mean
+from pvtlab.errors import Rule, UserInputError, did_you_mean, is_int, number_in, one_of, positive_int
 from pvtlab.models import PVTConfig
 from pvtlab.torch_settings import AMP_DTYPES
-from pvtlab.schema import Rule, is_int, number_in, one_of, positive_int
 
 from .conventions import ImageSize, parse_image_size
 

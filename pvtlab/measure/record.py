@@ -17,10 +17,11 @@ import torch
 
 from pvtlab import columns
 from pvtlab.columns import COMPLEXITY_GROUPS  # what measure() measures (accuracy trains: pvtlab.train)
-from pvtlab.errors import UserInputError
 from pvtlab.models import PVTConfig
 from pvtlab import defaults
 from pvtlab.defaults import default_batch
+from pvtlab.errors import check_fields
+from pvtlab.torch_settings import THREADS_RULE
 
 from .child import ChildError, ChildTimeout, run_in_child
 from .conventions import ImageSize, parse_image_size, resolution_of
@@ -55,8 +56,7 @@ def measure(group: str, config: PVTConfig, resolution: ImageSize, *, device: str
 
 def check_threads(threads: Any) -> int:
     """``threads`` as given (an int >= 1), or the current torch setting for None."""
-    if threads is not None and not (isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1):
-        raise UserInputError(f"threads={threads!r} is not allowed; give an int >= 1 or None")
+    check_fields({"threads": threads}, THREADS_RULE)
     return threads if threads is not None else torch.get_num_threads()
 
 

@@ -5,7 +5,7 @@ processes (distributed.py, ranks.py) and resumable checkpoints (checkpoint.py, p
 from .checkpoint import CheckpointError
 from .job import TrainJob, train_job
 from .loop import TrainResult, train
-from .metrics import evaluate, topk_correct
+from .evaluate import evaluate, topk_correct
 from .recipe import PAPER, QUICK, RECIPES, Recipe, quick_recipe, resolve_recipe
 from .run import run_accuracy, run_job
 

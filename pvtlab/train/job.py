@@ -17,9 +17,8 @@ from typing import Any, Mapping, Sequence
 
 from .. import defaults
 from ..data.spec import resolve_data_spec
-from ..errors import UserInputError
+from ..errors import Rule, UserInputError, check_fields, is_int, number_in, positive_int
 from ..models.config import PVTConfig
-from ..schema import Rule, check_fields, is_int, number_in, positive_int
 from .recipe import ARGUMENTS, Recipe, resolve_recipe
 from .resolution import check_eval_sizes, default_eval_sizes
 from .runtime import Speed, resolve_speed

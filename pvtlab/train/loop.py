@@ -25,10 +25,9 @@ from tqdm.auto import tqdm
 from .distributed import current_processes
 from .loader import epoch_batches, steps_per_epoch, train_loader
 from .parts import build_parts
-from .preemption import Preemption, TrainProgress
+from .preemption import Preemption, Stopped, TrainProgress, listening_for_stop, stop_requested
 from .recipe import Recipe
 from .runtime import Runtime, resolve_speed
-from . import stop
 
 LOSS_CURVE_POINTS = 100  # the stored curve is at most this many bucket means (a grid cell keeps it as JSON)
 
@@ -90,8 +89,8 @@ def train(model: nn.Module, train_set: Dataset, recipe: Recipe, *, seed: int = 0
     model.train()
     bar = tqdm(total=total, initial=done.steps, desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
     start = time.perf_counter() - done.train_time_s
-    # A checkpointing loop honours a stop request (stop.py): save, then stop.
-    with stop.listening() if preemption is not None else nullcontext():
+    # A checkpointing loop honours a stop request (preemption.py): save, then stop.
+    with listening_for_stop() if preemption is not None else nullcontext():
         while done.steps < total:
             epoch, first = divmod(done.steps, per_epoch)
             for images, targets in epoch_batches(loader, epoch, first):
@@ -119,13 +118,13 @@ def train(model: nn.Module, train_set: Dataset, recipe: Recipe, *, seed: int = 0
                     done.val_curve.append([done.images_seen, _probe(model, probe)])
                 if done.steps == total:
                     break
-                if preemption is not None and (stop.requested() or
+                if preemption is not None and (stop_requested() or
                                                preemption.due(epoch_end=done.steps % per_epoch == 0)):
                     done.train_time_s = time.perf_counter() - start
                     preemption.save(model, parts, runtime, done)
-                    if stop.requested():
+                    if stop_requested():
                         bar.close()
-                        raise stop.Stopped(f"checkpointed at step {done.steps} of {total} and stopped on request")
+                        raise Stopped(f"checkpointed at step {done.steps} of {total} and stopped on request")
     bar.close()
     return TrainResult(loss_curve=downsample_curve(done.losses), val_curve=done.val_curve, train_time_s=time.perf_counter() - start,
                        images_seen=done.images_seen, steps=done.steps, epochs=done.steps / per_epoch,

@@ -5,11 +5,19 @@ The state is everything the next step depends on: model, optimizer, lr schedule,
 process's RNG states, the step (which fixes the epoch and the batch within it, loader.py), the loss history
 and the validation curve so far. Restoring all of it makes a resumed run on CPU give exactly the numbers of an uninterrupted one.
 Rank 0 decides when to save (all processes must join: the RNG states are gathered) and writes the file.
+
+A stop request (``request_stop``, sent by a signal: SLURM's warning before a time limit) asks for a save now. A
+signal handler cannot save a model itself: it runs between two bytecodes of the training step. So the handler only
+sets the request; a training loop that checkpoints polls ``stop_requested`` after each step, saves, and raises
+``Stopped`` (a ``KeyboardInterrupt``, so whatever hands an interrupted cell back to its queue does so). Where no
+such loop is running, ``request_stop`` raises at once: there is nothing worth saving.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,3 +88,32 @@ class Preemption:
             }
             save_checkpoint(self.path, state)
         self._last = time.monotonic()
+
+
+_state = {"listening": 0, "requested": False}
+
+
+class Stopped(KeyboardInterrupt):
+    """Training stopped on request after saving its checkpoint."""
+
+
+def request_stop() -> None:
+    """Ask the running training loop to checkpoint and stop; with none listening, stop now."""
+    if not _state["listening"]:
+        raise Stopped("stop requested with no checkpointing training loop running")
+    _state["requested"] = True
+
+
+def stop_requested() -> bool:
+    return bool(_state["requested"])
+
+
+@contextmanager
+def listening_for_stop() -> Iterator[None]:
+    """Mark a checkpointing training loop as running (it polls ``stop_requested``); clears the request on exit."""
+    _state["listening"] += 1
+    try:
+        yield
+    finally:
+        _state["listening"] -= 1
+        _state["requested"] = False

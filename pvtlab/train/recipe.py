@@ -23,10 +23,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..errors import UserInputError, did_you_mean
+from ..errors import Rule, UserInputError, check_fields, did_you_mean, is_int, number_in, one_of, positive_int
 from ..models import SIZE_FIELDS, get_config
 from ..models.config import PVTConfig
-from ..schema import Rule, check_fields, is_int, number_in, one_of, positive_int
 
 RECIPES = ("quick", "paper")
 WARMUP_UNITS = ("steps", "epochs", "fraction")  # fraction: of all the run's steps

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ..schema import Rule, check_fields, is_int
+from ..errors import Rule, check_fields, is_int
 from ..torch_settings import AMP_DTYPES
 from .distributed import Processes
 

@@ -2,7 +2,7 @@
 its threads (the cells and their names come from the storage; nothing is re-planned on the node).
 
 SLURM's warning signal before a time limit (``--signal=USR1@S``) makes the worker checkpoint an accuracy cell
-(pvtlab/train/stop.py) and hand its cell back to the queue, where another job resumes it from the checkpoint;
+(pvtlab/train/preemption.py) and hand its cell back to the queue, where another job resumes it from the checkpoint;
 any other cell is handed back at once. ``scancel`` and preemption send SIGTERM, which the worker treats as
 Ctrl-C: the cell in flight goes back to the queue. A job killed outright loses its cell to the heartbeat, which
 re-queues it after the grace period.
@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pvtlab.train import stop
+from pvtlab.train.preemption import request_stop
 
 from ..storage import parse_storage
 from ..join import join
@@ -39,7 +39,7 @@ class JobArgs:
 
 
 def _on_warning(signum: int, frame: object) -> None:
-    stop.request()
+    request_stop()
 
 
 def job_threads(threads: int | None) -> int:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pvtlab.builds import installed, mismatch_message
+from pvtlab.torch_settings import installed, mismatch_message
 
 ROOT = Path(__file__).resolve().parents[1]
 
