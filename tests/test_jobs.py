@@ -103,3 +103,20 @@ def test_the_row_records_the_job_the_worker_ran_once(tmp_path):
     recipe = json.loads(trained["job_json"])["recipe"]
     assert recipe["steps"] == 2 and recipe["batch_size"] == 16 and trained["images_seen"] == 2 * 16
     assert trained["epochs_done"] == pytest.approx(2 / (64 // 16))
+
+
+def test_an_image_folder_jobs_data_says_its_split(tmp_path):
+    """A folder without train/ and val/ records the validation fraction it will be split by; one with them records
+    none (the split is given), and the job still trains."""
+    from tiny_imagefolder import write_imagefolder
+
+    from pvtlab.train import run_job
+
+    flat = write_imagefolder(tmp_path / "flat", classes=2, per_class=6, size=36)
+    assert train_job(NANO, {"name": "imagefolder", "root": str(flat)}, image_size=32).data["val_fraction"] == 0.2
+    split = tmp_path / "split"
+    write_imagefolder(split / "train", classes=2, per_class=6, size=36)
+    write_imagefolder(split / "val", classes=2, per_class=3, size=36, seed=1)
+    job = train_job(NANO, {"name": "imagefolder", "root": str(split)}, image_size=32, steps=1, batch_size=4)
+    assert "val_fraction" not in job.data
+    assert run_job(job, threads=1)["status"] == "ok"

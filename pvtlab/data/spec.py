@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from torch.utils.data import Dataset
 
-from ..errors import UserInputError, did_you_mean
+from ..errors import Rule, UserInputError, did_you_mean, is_int, number_in, positive_int
 from .cifar import batch_folder, build_cifar
 from .datasets import VAL_FRACTION, check_image_size
 from .digits import build_digits
@@ -26,13 +26,19 @@ from .imagefolder import build_imagefolder, scan_classes, split_layout
 from .synthetic import MIN_IMAGE_SIZE, NUM_CLASSES, SyntheticDataset
 
 SYNTHETIC_DEFAULTS = {"num_train": 2048, "num_val": 1024, "val_seed": 0}
-ALLOWED_KEYS = {
-    "synthetic": ("name", *SYNTHETIC_DEFAULTS),
-    "imagefolder": ("name", "root", "val_fraction"),
-    "cifar10": ("name", "root"),
-    "cifar100": ("name", "root"),
-    "digits": ("name",),
+_ROOT = Rule(lambda v: isinstance(v, (str, os.PathLike)) and bool(str(v)), "give a folder path", optional=False,
+             missing="is missing; give the folder path, e.g. root: ~/data/<name>")
+# Each data set's keys besides ``name``, with their rules, in check order; ``ALLOWED_KEYS`` derives from it.
+KEY_RULES: dict[str, dict[str, Rule]] = {
+    "synthetic": {"num_train": positive_int("give an integer >= 1"), "num_val": positive_int("give an integer >= 1"),
+                  "val_seed": Rule(lambda v: is_int(v) and v >= 0, "give an integer >= 0")},
+    "imagefolder": {"root": _ROOT, "val_fraction": Rule(lambda v: number_in(0.0, 1.0, open_low=True).test(v),
+                                                        "give a number in (0, 1), e.g. 0.2")},
+    "cifar10": {"root": _ROOT},
+    "cifar100": {"root": _ROOT},
+    "digits": {},
 }
+ALLOWED_KEYS = {name: ("name", *rules) for name, rules in KEY_RULES.items()}
 
 # What each data set's accuracy probes, and what it cannot tell: one sentence each (the report quotes them).
 TASK_NOTES: dict[str, tuple[str, str]] = {
@@ -54,18 +60,8 @@ TASK_NOTES: dict[str, tuple[str, str]] = {
 }
 
 
-def _check_int(name: str, key: str, value: Any, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise UserInputError(f"data {name}: {key}={value!r} is not allowed; give an integer >= {minimum}")
-
-
 def _root(name: str, spec: Mapping[str, Any]) -> Path:
-    if "root" not in spec:
-        raise UserInputError(f"data {name}: 'root' is missing; give the folder path, e.g. root: ~/data/{name}")
-    root = spec["root"]
-    if not isinstance(root, (str, os.PathLike)) or not str(root):
-        raise UserInputError(f"data {name}: root={root!r} is not allowed; give a folder path")
-    path = Path(root).expanduser()
+    path = Path(spec["root"]).expanduser()
     if not path.is_dir():
         raise UserInputError(f"data {name}: root {path} does not exist or is not a folder")
     return path
@@ -84,13 +80,15 @@ def validate_data_spec(spec: Any) -> None:
     if unknown:
         raise UserInputError(f"data {name}: key(s) {unknown} not allowed; allowed: {list(ALLOWED_KEYS[name])}"
                              f"{did_you_mean(unknown[0], ALLOWED_KEYS[name])}")
-    if name == "synthetic":
-        for key in ("num_train", "num_val"):
-            _check_int(name, key, spec.get(key, 1), 1)
-        _check_int(name, "val_seed", spec.get("val_seed", 0), 0)
-    elif name == "digits":
-        pass  # nothing to check before loading: the scans ship with scikit-learn
-    elif name == "imagefolder":
+    for key, rule in KEY_RULES[name].items():
+        if key not in spec:
+            if not rule.optional:
+                raise UserInputError(f"data {name}: {key!r} {rule.missing.replace('<name>', name)}")
+        elif not rule.test(spec[key]):
+            raise UserInputError(f"data {name}: {key}={spec[key]!r} is not allowed; {rule.allowed}")
+    if name in ("synthetic", "digits"):
+        return  # nothing more to check before loading: rendered, or shipped with scikit-learn
+    if name == "imagefolder":
         root = _root(name, spec)
         if split_layout(root):
             if "val_fraction" in spec:
@@ -98,10 +96,6 @@ def validate_data_spec(spec: Any) -> None:
                                      f"{root}/val (the split is given); drop it")
             scan_classes(root / "train")
         else:
-            fraction = spec.get("val_fraction", VAL_FRACTION)
-            if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
-                raise UserInputError(f"data imagefolder: val_fraction={fraction!r} is not allowed; "
-                                     f"give a number in (0, 1), e.g. 0.2")
             scan_classes(root)
     else:
         batch_folder(name, _root(name, spec))
@@ -124,13 +118,18 @@ def build_datasets(spec: Mapping[str, Any], image_size: int, seed: int) -> tuple
         return build_digits(image_size)
     root = Path(spec["root"]).expanduser()
     if name == "imagefolder":
-        return build_imagefolder(root, image_size, resolve_data_spec(spec)["val_fraction"])
+        return build_imagefolder(root, image_size, spec.get("val_fraction", VAL_FRACTION))
     return build_cifar(name, root, image_size)
 
 
 def resolve_data_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """``spec`` checked and with every default written out (synthetic sizes, the ImageFolder validation
-    fraction), so a training job's id covers the data it will use, not only what the spec spelled out."""
+    """``spec`` checked and with every default written out (synthetic sizes, the ImageFolder validation fraction
+    of a folder without its own split), so a training job's id covers the data it will use, not only what the spec
+    spelled out."""
     validate_data_spec(spec)
-    defaults = {"synthetic": SYNTHETIC_DEFAULTS, "imagefolder": {"val_fraction": VAL_FRACTION}}.get(spec["name"], {})
+    defaults: dict[str, Any] = {}
+    if spec["name"] == "synthetic":
+        defaults = dict(SYNTHETIC_DEFAULTS)
+    elif spec["name"] == "imagefolder" and not split_layout(Path(spec["root"]).expanduser()):
+        defaults = {"val_fraction": VAL_FRACTION}
     return {**defaults, **spec}
