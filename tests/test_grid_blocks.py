@@ -89,3 +89,15 @@ def test_a_block_is_estimated_as_one_process_timing_every_arm_and_the_a_a_arm():
     block = blocks_of(grid())[0]
     arms = [seconds(arm, 2) for arm in block.arm_cells()]
     assert max(arms) < seconds(block, 2) < sum(arms) + max(arms)
+
+
+def test_a_blocks_estimate_is_the_longer_of_its_time_budget_and_its_fewest_rounds():
+    """Rounds go on until the budget x timed arms has passed and MIN_ROUNDS are done (measure/paired.py)."""
+    from pvtlab.grid.estimate import COEFFICIENTS, seconds
+
+    fixed = COEFFICIENTS["throughput"][0]
+    options = RAW["measure_options"]["throughput"]
+    long_budget = blocks_of(grid(measure_options={"throughput": {**options, "time_budget_s": 100.0}}))
+    assert [seconds(b) for b in long_budget] == [pytest.approx(fixed + 2 * 100.0 * 4)] * 2  # 3 arms + A/A
+    short = blocks_of(grid())  # a budget of 1 us: the fewest rounds decide, so bigger inputs cost more
+    assert fixed < seconds(short[0]) < seconds(short[1])

@@ -1,11 +1,11 @@
 """A rough cost per cell, the dispatch order, and ``--dry-run``, which prints what a run would do and cost.
 
-seconds = fixed + per_gmac * GMACs (the closed-form count at the cell's resolution; times the batch for
-throughput, which also spends its time budget; times the training images for accuracy). The coefficients
-were fitted on this project's 2-core CI machine with one thread per worker, where they hold: the default grid
-is estimated at 9.0 min (throughput 2.5 min) and took 8 min 25 s and 9 min 6 s (throughput 2 min 16 s; see
-docs/measured.md). A faster machine takes less (5.8 min on a newcomer's), a loaded one more: a guide to
-minutes versus hours, not a promise. Batch sizes, time budgets and training budgets are the cell's
+seconds = fixed + per_gmac * GMACs (the closed-form count at the cell's resolution; times the training images
+for accuracy). A paired timing block times each step kind until its time budget x arms has passed and at least
+``MIN_ROUNDS`` rounds are done, so it costs the longer of the two. The coefficients were fitted on cells.csv of the
+default grid run on this project's 2-core CI machine (one thread per worker, timed cells on two), where they hold:
+that grid took 7 min 33 s. A faster machine takes less, a loaded one more: a guide to minutes versus hours, not a
+promise. Batch sizes, time budgets and training budgets are the cell's
 resolved jobs (cells.py), so the estimate runs on the values the measurement will use.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from pvtlab.measure.analytic import analytic_count
+from pvtlab.measure.paired import MIN_ROUNDS
 
 from .cell import Cell
 from .plan import Options, Plan
@@ -23,13 +24,13 @@ from .results import ResultsFile
 # group -> (fixed seconds, seconds per GMAC of one image at the cell's resolution), 1 CPU thread; fitted on
 # cells.csv of the default grid run on 2 otherwise idle cores (memory's fixed part is its two fresh processes).
 COEFFICIENTS: dict[str, tuple[float, float]] = {
-    "params": (0.2, 0.0),
-    "flops": (0.4, 0.05),
-    "memory": (9.0, 0.36),
-    "throughput": (4.5, 0.05),  # plus the time budget of its two step kinds; per image of the batch
-    "accuracy": (3.0, 0.0),
+    "params": (0.1, 0.0),
+    "flops": (0.4, 0.04),
+    "memory": (1.5, 0.28),
+    "throughput": (4.5, 0.08),  # per timed step (inference and training alike), per image of the batch
+    "accuracy": (0.7, 0.0),
 }
-ACCURACY_S_PER_IMAGE_GMAC = 0.20  # forward + backward + optimizer, per training image
+ACCURACY_S_PER_IMAGE_GMAC = 0.18  # forward + backward + optimizer, per training image
 TRAIN_IMAGES = {"cifar10": 50000, "cifar100": 50000, "digits": 1438}
 VAL_IMAGES = {"digits": 359, "cifar10": 10000, "cifar100": 10000}  # validation images scored at each test size
 FORWARD_SHARE = 1 / 3  # a forward pass (scoring) as a share of a training step (forward + backward + optimizer)
@@ -66,10 +67,15 @@ def extra_test_work(cell: Cell) -> float:
 def seconds(cell: Cell, threads: int = 1) -> float:
     """Estimated wall seconds of one cell on ``threads`` CPU threads (a paired block: one process for its arms
     and the A/A arm)."""
-    if cell.arms:
-        arms, fixed = cell.arm_cells(), COEFFICIENTS[cell.group][0]
-        return fixed + sum(seconds(arm, threads) - fixed for arm in arms) * (len(arms) + 1) / len(arms)
     fixed, per_gmac = COEFFICIENTS[cell.group]
+    speedup = max(1.0, threads ** 0.8)
+    if cell.arms:
+        options = cell.job["options"]
+        timed = len(cell.arms) + 1  # the reference is timed twice (the A/A arm)
+        step = sum(per_gmac * gmacs(arm) * options["batch_size"] for arm in cell.arm_cells()) / len(cell.arms)
+        rounds = min(options["repeats"], MIN_ROUNDS) * timed * step / speedup
+        warmup = options["warmup"] * timed * step / speedup
+        return fixed + 2 * (max(options["time_budget_s"] * timed, rounds) + warmup)  # inference and training
     work = gmacs(cell)
     if cell.group == "accuracy":
         variable = ACCURACY_S_PER_IMAGE_GMAC * (work * train_images(cell) + extra_test_work(cell))
@@ -78,7 +84,7 @@ def seconds(cell: Cell, threads: int = 1) -> float:
         variable = per_gmac * work * int(cell.job["options"]["batch_size"])
     else:
         variable = per_gmac * work
-    return fixed + variable / max(1.0, threads ** 0.8)
+    return fixed + variable / speedup
 
 
 def wall_time(cells: list[Cell], threads: int, workers: int, timed_threads: int | None = None) -> float:
