@@ -122,6 +122,11 @@ class Queue:
         self.study_id = storage.get_study_id_from_name(study_name)
         self._requeue_copy = Requeue()
 
+    def _id(self, number: int) -> int:
+        """The storage's id of trial ``number`` of this study (Optuna's public storage API; a trial's own
+        ``_trial_id`` is private)."""
+        return self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number)
+
     def trials(self) -> list[FrozenTrial]:
         return self.storage.get_all_trials(self.study_id, deepcopy=False)
 
@@ -137,7 +142,7 @@ class Queue:
         for trial in self.trials():
             cid = trial.user_attrs.get("cell_id")
             if trial.state == TrialState.WAITING and (cid not in wanted or cid in skip or states.get(cid) == DONE):
-                self._close(trial._trial_id, DROPPED)
+                self._close(self._id(trial.number), DROPPED)
         states = self.states()
         added = 0
         for cell in cells:
@@ -172,7 +177,7 @@ class Queue:
                 return None
             with quiet():
                 trial = self.study.ask()
-        tid = trial._trial_id
+        tid = self._id(trial.number)
         beat_once(self.storage, tid)  # at once: a trial with no heartbeat at all never goes stale
         attrs = trial.user_attrs
         if "cell_id" not in attrs:  # another worker took the last waiting cell first: ask() made a new trial
@@ -234,10 +239,10 @@ class Queue:
             name = trial.user_attrs.get("worker")
             if name is None:
                 if self.where.kind == "journal" and _unsigned_for(trial) > UNSIGNED_S:
-                    requeued += self._requeue(trial._trial_id, None)  # its worker died between claim and signing
+                    requeued += self._requeue(self._id(trial.number), None)  # its worker died between claim and signing
                 continue  # claimed this instant; its worker is about to sign it
             if name in dead_workers or (self.where.kind == "journal" and _dead_here(name, host)):
-                requeued += self._requeue(trial._trial_id, None)
+                requeued += self._requeue(self._id(trial.number), None)
         return requeued
 
     def _requeue(self, trial_id: int, outcome: str | None) -> int:
