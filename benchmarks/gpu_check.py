@@ -25,7 +25,7 @@ import torch
 
 import pvtlab
 from pvtlab.train.distributed import current_processes
-from pvtlab.train.parts import build_parts
+from pvtlab.train.timm_parts import build_parts
 from pvtlab.train.recipe import resolve_recipe
 from pvtlab.train.runtime import Runtime, resolve_speed
 

@@ -92,7 +92,7 @@ def test_a_block_is_estimated_as_one_process_timing_every_arm_and_the_a_a_arm():
 
 
 def test_a_blocks_estimate_is_the_longer_of_its_time_budget_and_its_fewest_rounds():
-    """Rounds go on until the budget x timed arms has passed and MIN_ROUNDS are done (measure/paired.py)."""
+    """Rounds go on until the budget x timed arms has passed and MIN_ROUNDS are done (pvtlab/measure/paired.py)."""
     from pvtlab.grid.estimate import COEFFICIENTS, seconds
 
     fixed = COEFFICIENTS["throughput"][0]

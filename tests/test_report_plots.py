@@ -28,7 +28,7 @@ from pvtlab import PVTConfig
 from pvtlab.measure import analytic_count
 from pvtlab.report import Catalog, build_figures, current, load, plot_complexity
 from pvtlab.report.effects import effect_sets
-from pvtlab.report.figures import drawn_texts, text_box
+from pvtlab.report.plot_tools import drawn_texts, text_box
 from pvtlab.report.plots import (
     COST_FAMILIES,
     _macs_unit,

@@ -11,7 +11,7 @@ from pvtlab.models import build_model
 from pvtlab.errors import UserInputError
 from pvtlab.train import evaluate, quick_recipe, topk_correct, train
 from pvtlab.train.loop import curve_steps, downsample_curve
-from pvtlab.train.parts import build_parts, parameter_groups
+from pvtlab.train.timm_parts import build_parts, parameter_groups
 
 
 def _lrs(recipe, total: int, per_epoch: int = 10) -> list[float]:

@@ -16,7 +16,7 @@ from pvtlab.errors import UserInputError
 from pvtlab.models import build_model
 from pvtlab.train import run_accuracy
 from pvtlab.train.augment import paper_eval_transform, paper_train_transform
-from pvtlab.train.parts import build_parts
+from pvtlab.train.timm_parts import build_parts
 from pvtlab.train.recipe import resolve_recipe
 from tiny_imagefolder import write_imagefolder
 

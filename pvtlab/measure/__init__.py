@@ -1,6 +1,6 @@
 """pvtlab.measure: FLOPs that count attention, params, peak memory, throughput, provenance, and where linear SRA pays.
 
-One small module per idea; ``measure`` (record.py) ties them into one flat result row per cell, ``sweep`` into a
+One small module per idea; ``measure`` (run.py) ties them into one flat result row per cell, ``sweep`` into a
 DataFrame over configs, sizes and groups.
 """
 
@@ -14,7 +14,7 @@ from .groups import ParamCount, count_params
 from .memory import PeakMemory, peak_memory
 from .provenance import PROVENANCE_COLUMNS, provenance
 from .job import BlockJob, MeasureJob, block_job, measure_job
-from .record import GROUP_COLUMNS, measure, run_measure_job
+from .run import GROUP_COLUMNS, measure, run_measure_job
 from .sdpa import detect_sdpa_backend, sdpa_backend_from_ops
 from .sweep import sweep
 from .timing import (TimingResult, achieved_flops, latency_percentiles, matmul_peak_flops, measure_throughput, mfu,

@@ -19,7 +19,7 @@ from .child import run_in_child
 from .conventions import ImageSize, parse_image_size
 from .job import BlockJob, block_job
 from .paired import measure_paired
-from .record import blank_row, check_threads, describe_error
+from .run import blank_row, check_threads, describe_error
 
 
 def measure_block(configs: dict[str, PVTConfig], resolution: ImageSize, *, ref: str, device: str = "cpu",

@@ -1,6 +1,6 @@
 """What each measurement group measures: the columns of one group for one model at one input size.
 
-Each function raises on failure; ``record.measure`` turns that into a failed row. Column names and units are
+Each function raises on failure; ``run.measure`` turns that into a failed row. Column names and units are
 ``pvtlab.columns``'; the values here are in those units. ``count_params`` is the params group's count, which
 also serves any built model.
 """

@@ -3,7 +3,7 @@
 A job holds exactly what its measurement uses, with every default written out (``pvtlab.defaults``): a count
 (params, FLOPs) only the model and the input size, a memory job the step's options (``STEP_OPTIONS``), a
 throughput job those and the timing options (``TIMING_OPTIONS``). Grid expansion builds jobs, a cell's id is
-the hash of ``identity()``, a worker runs the job (``record.run_measure_job``, ``block.run_block_job``) and
+the hash of ``identity()``, a worker runs the job (``run.run_measure_job``, ``block.run_block_job``) and
 the row records ``to_json()`` once. ``timeout_s`` is how a job runs, not what it measures: outside the identity.
 Every option is checked here, against its declared rule, before anything runs.
 """

@@ -13,7 +13,7 @@ from pvtlab.errors import UserInputError
 from pvtlab.models import PVTConfig, get_config, list_models
 
 from .conventions import ImageSize, resolution_of
-from .record import measure
+from .run import measure
 
 Configs = Union[Mapping[str, PVTConfig], Iterable[str]]
 LEADING = ("model", "variant", "group", "resolution")

@@ -7,7 +7,7 @@ any cost against resolution (the report's scaling plots, or ``pvtlab.measure.swe
 
 from pvtlab.report.catalog import Catalog
 from pvtlab.report.effects import interactions, main_effects
-from pvtlab.report.figures import plot_complexity
+from pvtlab.report.plot_tools import plot_complexity
 from pvtlab.report.load import current, load
 from pvtlab.report.table import markdown
 from pvtlab.report.write import build_figures, build_tables, write_report

@@ -21,7 +21,7 @@ from pvtlab.report.catalog import ACCURACY, CEILING_PCT, Catalog, Member
 from pvtlab.report.complexity import CURVES, curve_data
 from pvtlab.report.curves import band, parse_curve
 from pvtlab.report.effects import EffectSet
-from pvtlab.report.figures import (
+from pvtlab.report.plot_tools import (
     MARKERS,
     legend_outside,
     new_figure,

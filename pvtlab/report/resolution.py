@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from pvtlab.report.catalog import Catalog, Member
 from pvtlab.report.changes import column_at, step_changes, toggle_changes
-from pvtlab.report.figures import MARKERS, legend_outside, new_figure
+from pvtlab.report.plot_tools import MARKERS, legend_outside, new_figure
 from pvtlab.report.table import Col, Entry, Table, label, missing
 from pvtlab.stats import summarize
 

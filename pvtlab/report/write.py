@@ -23,7 +23,7 @@ from pvtlab.files import REPORT_FILE, write_text_atomic
 from pvtlab.report.catalog import Catalog
 from pvtlab.report.complexity import CURVES, complexity_tables, crossover_tables
 from pvtlab.report.effects import EffectSet, effect_sets, effects_tables
-from pvtlab.report.figures import save
+from pvtlab.report.plot_tools import save
 from pvtlab.report.header import header
 from pvtlab.report.load import cells_path, current, failed_note, load, load_structure
 from pvtlab.report.plots import (

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from .distributed import current_processes
 from .loader import epoch_batches, steps_per_epoch, train_loader
-from .parts import build_parts
+from .timm_parts import build_parts
 from .preemption import Preemption, Stopped, TrainProgress, listening_for_stop, stop_requested
 from .recipe import Recipe
 from .runtime import Runtime, resolve_speed
@@ -62,7 +62,7 @@ def train(model: nn.Module, train_set: Dataset, recipe: Recipe, *, seed: int = 0
           preemption: Preemption | None = None, probe: Callable[[nn.Module], float] | None = None,
           curve_points: int = 0) -> TrainResult:
     """Train ``model`` in place on ``train_set`` with ``recipe`` (its budget, optimizer, schedule, loss, Mixup
-    and EMA: parts.py); returns the curves and counts. ``recipe.quick_recipe(...)`` makes one by hand.
+    and EMA: timm_parts.py); returns the curves and counts. ``recipe.quick_recipe(...)`` makes one by hand.
 
     ``probe(model)`` (called in eval mode, no gradients, by every process) runs at ``curve_steps(total,
     curve_points)`` except the last, which is the end of training and left to the caller's final evaluation;

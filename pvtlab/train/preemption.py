@@ -27,7 +27,7 @@ from torch import nn
 
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .distributed import Processes, gather_across, main_decides
-from .parts import TrainParts
+from .timm_parts import TrainParts
 from .runtime import Runtime
 
 
