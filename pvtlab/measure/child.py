@@ -143,6 +143,14 @@ def _kill(pid: int) -> None:
             continue
 
 
+def _await_exit(job: Path, limit_s: float = 10.0) -> None:
+    """Wait until the zygote has reaped a killed child and written its ``exit`` file into ``job``, so the job
+    folder is not removed while that write is under way."""
+    until = time.monotonic() + limit_s
+    while not (job / "exit").exists() and time.monotonic() < until:
+        time.sleep(_POLL_S)
+
+
 def _fork_job(job: Path, timeout_s: float | None, module: str) -> int | None:
     """Run ``job`` in a fork of the zygote (started with ``module`` imported); the exit code, or None when it left
     a result."""
@@ -157,6 +165,7 @@ def _fork_job(job: Path, timeout_s: float | None, module: str) -> int | None:
             return None if (job / "result.pkl").exists() else int((job / "exit").read_text())
         if deadline is not None and time.monotonic() > deadline:
             _kill(pid)
+            _await_exit(job)
             raise ChildTimeout(f"timed out after {timeout_s:g} s")
         time.sleep(_POLL_S)
     return None
