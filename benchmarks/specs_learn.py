@@ -16,11 +16,12 @@ the point; on a shared machine this takes longer, never gives other numbers (see
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 from pvtlab.grid.cells import Cell, expand
-from pvtlab.grid.spec import Spec, read_spec
+from pvtlab.grid.spec import AccuracySpec, Spec, read_spec
 from pvtlab.grid.worker import measure_cell
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def pvtv1_cells(spec: Spec, all_seeds: bool) -> list[Cell]:
     """The accuracy cells of the spec's PVTv1 rows, first seed only unless ``all_seeds``."""
+    if not spec.accuracy:
+        return []
     cells = [c for c in expand(spec, "cpu").cells if c.group == "accuracy"]
     if spec.path:
         chosen = [c for c in cells if c.path_step == 0]
@@ -37,8 +40,8 @@ def pvtv1_cells(spec: Spec, all_seeds: bool) -> list[Cell]:
     return [c for c in chosen if all_seeds or c.seed == first[c.task]]
 
 
-def data_missing(cell: Cell) -> bool:
-    root = (cell.data or {}).get("root")
+def data_missing(task: AccuracySpec) -> bool:
+    root = task.data.get("root")
     return root is not None and not Path(root).expanduser().is_dir()
 
 
@@ -53,13 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'spec':<22} {'task':<12} {'variant':<28} {'seed':>4} {'top-1 %':>8} {'chance %':>8}  verdict")
     for path in args.spec or sorted((ROOT / "ablations").glob("*.yaml")):
         spec = read_spec(path)
-        for cell in pvtv1_cells(spec, args.all_seeds):
+        for task in (task for task in spec.accuracy if data_missing(task)):  # its cells cannot even be built
+            print(f"{spec.name:<22} {task.task:<12} {'':<28} {'':>4} {'':>8} {'':>8}  skipped: no data at "
+                  f"{task.data['root']}")
+        present = dataclasses.replace(spec, accuracy=tuple(t for t in spec.accuracy if not data_missing(t)))
+        for cell in pvtv1_cells(present, args.all_seeds):
             head = f"{spec.name:<22} {cell.task:<12} {cell.variant:<28} {cell.seed:>4}"
-            if data_missing(cell):
-                print(f"{head} {'':>8} {'':>8}  skipped: no data at {cell.data['root']}")
-                continue
             if cell.cell_id not in rows:
-                rows[cell.cell_id] = measure_cell(cell, device="cpu", threads=args.threads)
+                rows[cell.cell_id] = measure_cell(cell, threads=args.threads)
             row = rows[cell.cell_id]
             chance = 100.0 / row["num_classes"]
             ok = row["top1_acc"] >= chance + args.margin
