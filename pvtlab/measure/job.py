@@ -133,7 +133,7 @@ def measure_job(group: str, config: PVTConfig, resolution: ImageSize, *, device:
     _check_timeout(timeout_s)
     checked = resolve_options(tuple(given), given, device)  # every value given is checked, used or not
     return MeasureJob(group=group, config=config, resolution=resolution, device=device,
-                      options={k: v for k, v in resolve_options(GROUP_OPTIONS[group], checked, device).items()},
+                      options=resolve_options(GROUP_OPTIONS[group], checked, device),
                       timeout_s=timeout_s)
 
 
