@@ -72,6 +72,15 @@ def positive_int(allowed: str = "give a positive integer", optional: bool = True
     return Rule(lambda v: is_int(v) and v >= 1, allowed, optional=optional)
 
 
+def non_negative_int(allowed: str = "give an integer >= 0", optional: bool = True) -> Rule:
+    return Rule(lambda v: is_int(v) and v >= 0, allowed, optional=optional)
+
+
+def boolean(allowed: str = "give true or false") -> Rule:
+    """true or false, never a 0/1 or a string by mistake; a required key (None is not a bool)."""
+    return Rule(lambda v: isinstance(v, bool), allowed, optional=False)
+
+
 def positive_number(allowed: str) -> Rule:
     return Rule(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0, allowed)
 

@@ -6,14 +6,25 @@ from __future__ import annotations
 
 import contextlib
 from importlib import metadata
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 
-from .errors import check_fields, positive_int
+from .errors import UserInputError, check_fields, positive_int
 
 AMP_DTYPES: dict[str, torch.dtype] = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 THREADS_RULE = {"threads": positive_int("give a positive integer or None")}  # None: torch's current setting
+
+
+def check_device(device: Any) -> str:
+    """``device`` as a string when torch knows it and pvtlab runs there (CPU or CUDA), else a one-line error."""
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        kind = None
+    if kind not in ("cpu", "cuda"):
+        raise UserInputError(f"device={device!r} is not allowed; choose 'cpu', 'cuda' or 'cuda:N'")
+    return str(device)
 
 
 @contextlib.contextmanager

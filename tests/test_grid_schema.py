@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pvtlab.errors import (UserInputError, check, check_scalars, folder_safe, known_keys, mapping, names, one_of, one_or_per_key,
+from pvtlab.errors import (UserInputError, boolean, check, check_scalars, folder_safe, known_keys, mapping, names, non_negative_int, one_of, one_or_per_key,
                            positive_int, scalar_mapping, scalars, seeds, sizes, string)
 
 RULES = {"size": positive_int("give pixels", optional=False), "recipe": one_of(("quick", "paper"))}
@@ -25,6 +25,10 @@ def test_none_passes_only_where_the_rule_is_optional():
 
 # Each builder: one bad value and its exact one-line message, one good value that passes.
 BUILDERS = [
+    (boolean(), 1, "k=1 is not allowed; give true or false", False),
+    (boolean(), None, "k=None is not allowed; give true or false", True),
+    (non_negative_int(), True, "k=True is not allowed; give an integer >= 0", 0),
+    (non_negative_int(), -1, "k=-1 is not allowed; give an integer >= 0", 7),
     (names(), ["a", 3], "k=3 is not allowed; every entry must be a name (string)", ["a", "b"]),
     (names(), ["a", "a"], "k=['a', 'a'] is not allowed; list each name once", ["a"]),
     (names(), None, "k=None is not allowed; give a non-empty list", ["a"]),

@@ -72,6 +72,14 @@ def test_a_grid_cells_id_is_the_hash_of_its_jobs_identity():
     assert accuracy.job["config"]["img_size"] == 48 and accuracy.job["eval_sizes"] == [32, 48, 64]
 
 
+@pytest.mark.parametrize("build", [lambda: measure_job("memory", NANO, 48, device="tpu"),
+                                   lambda: train_job(NANO, {"name": "digits"}, image_size=32, device="tpu")],
+                         ids=["measure", "train"])
+def test_a_device_torch_does_not_know_is_one_line_naming_the_choices(build):
+    with pytest.raises(UserInputError, match=r"^device='tpu' is not allowed; choose 'cpu', 'cuda' or 'cuda:N'$"):
+        build()
+
+
 def test_a_bad_option_value_is_named_under_its_spec_key_before_anything_runs():
     with pytest.raises(UserInputError, match=r"t\.yaml: measure_options\.throughput: repeats=0 is not allowed"):
         expand(spec_of(models=["pvt_nano"], measure=["throughput"], resolutions=[48],

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 from torch.utils.data import Dataset
 
-from ..errors import Rule, UserInputError, did_you_mean, is_int, number_in, positive_int
+from ..errors import Rule, UserInputError, did_you_mean, non_negative_int, number_in, positive_int
 from .cifar import batch_folder, build_cifar
 from .datasets import VAL_FRACTION, check_image_size
 from .digits import build_digits
@@ -31,7 +31,7 @@ _ROOT = Rule(lambda v: isinstance(v, (str, os.PathLike)) and bool(str(v)), "give
 # Each data set's keys besides ``name``, with their rules, in check order; ``ALLOWED_KEYS`` derives from it.
 KEY_RULES: dict[str, dict[str, Rule]] = {
     "synthetic": {"num_train": positive_int("give an integer >= 1"), "num_val": positive_int("give an integer >= 1"),
-                  "val_seed": Rule(lambda v: is_int(v) and v >= 0, "give an integer >= 0")},
+                  "val_seed": non_negative_int()},
     "imagefolder": {"root": _ROOT, "val_fraction": Rule(lambda v: number_in(0.0, 1.0, open_low=True).test(v),
                                                         "give a number in (0, 1), e.g. 0.2")},
     "cifar10": {"root": _ROOT},

@@ -14,13 +14,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import torch
-
 from pvtlab import defaults
 from pvtlab.columns import COMPLEXITY_GROUPS
-from pvtlab.errors import Rule, UserInputError, did_you_mean, is_int, number_in, one_of, positive_int
+from pvtlab.errors import (Rule, UserInputError, boolean, check_fields, did_you_mean, non_negative_int, number_in,
+                           positive_int)
 from pvtlab.models import PVTConfig
-from pvtlab.torch_settings import AMP_DTYPES
+from pvtlab.torch_settings import AMP_DTYPES, check_device
 
 from .conventions import ImageSize, parse_image_size
 
@@ -29,16 +28,14 @@ TIMING_OPTIONS = (*STEP_OPTIONS, "time_budget_s", "warmup", "repeats")  # ... an
 GROUP_OPTIONS: dict[str, tuple[str, ...]] = {"params": (), "flops": (), "memory": STEP_OPTIONS,
                                              "throughput": TIMING_OPTIONS}
 RUN_OPTIONS = ("timeout_s",)  # how a job runs, not what it measures
-_BOOL = Rule(lambda v: isinstance(v, bool), "give true or false", optional=False)
 RULES: dict[str, Rule] = {
     "batch_size": positive_int("give an int >= 1 or None"),
     "amp_dtype": Rule(lambda v: v in AMP_DTYPES, f"choose None or one of {list(AMP_DTYPES)}", tuple(AMP_DTYPES)),
-    "channels_last": _BOOL, "compile": _BOOL,
-    "time_budget_s": number_in(0.0, open_low=True), "warmup": Rule(lambda v: is_int(v) and v >= 0,
-                                                                   "give an int >= 0", optional=False),
+    "channels_last": boolean(), "compile": boolean(),
+    "time_budget_s": number_in(0.0, open_low=True), "warmup": non_negative_int("give an int >= 0",
+                                                                                            optional=False),
     "repeats": positive_int("give an int >= 1", optional=False),
-    "timeout_s": Rule(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0,
-                      "give a number of seconds > 0 or None"),
+    "timeout_s": Rule(number_in(0.0, open_low=True).test, "give a number of seconds > 0 or None"),
 }
 
 
@@ -49,16 +46,6 @@ def option_defaults() -> dict[str, Any]:
             "repeats": defaults.REPEATS, "timeout_s": defaults.TIMEOUT_S}
 
 
-def check_device(device: Any) -> str:
-    try:
-        kind = torch.device(device).type
-    except (RuntimeError, TypeError):
-        kind = None
-    if kind not in ("cpu", "cuda"):
-        raise UserInputError(f"device={device!r} is not allowed; choose 'cpu', 'cuda' or 'cuda:N'")
-    return str(device)
-
-
 def resolve_options(names: tuple[str, ...], given: Mapping[str, Any], device: str) -> dict[str, Any]:
     """``names`` with their values from ``given`` over their defaults (batch None: the device's), each checked."""
     unknown = [name for name in names if name not in RULES]
@@ -67,19 +54,10 @@ def resolve_options(names: tuple[str, ...], given: Mapping[str, Any], device: st
                              f"{did_you_mean(unknown[0], RULES)}")
     fallback = option_defaults()
     options = {name: given.get(name, fallback[name]) for name in names}
-    for name, value in options.items():
-        rule = RULES[name]
-        if (value is not None or not rule.optional) and not rule.test(value):
-            raise UserInputError(f"{name}={value!r} is not allowed; {rule.allowed}{did_you_mean(value, rule.choices)}")
+    check_fields(options, {name: RULES[name] for name in names})
     if "batch_size" in options and options["batch_size"] is None:
         options["batch_size"] = defaults.default_batch(device)
     return options
-
-
-def _check_timeout(timeout_s: Any) -> None:
-    rule = RULES["timeout_s"]
-    if timeout_s is not None and not rule.test(timeout_s):
-        raise UserInputError(f"timeout_s={timeout_s!r} is not allowed; {rule.allowed}")
 
 
 def _resolution_json(resolution: ImageSize) -> int | list[int]:
@@ -130,7 +108,7 @@ def measure_job(group: str, config: PVTConfig, resolution: ImageSize, *, device:
         raise UserInputError(f"config={type(config).__name__!r} is not allowed; give a pvtlab PVTConfig")
     parse_image_size(resolution)
     device = check_device(device)
-    _check_timeout(timeout_s)
+    check_fields({"timeout_s": timeout_s}, {"timeout_s": RULES["timeout_s"]})
     checked = resolve_options(tuple(given), given, device)  # every value given is checked, used or not
     return MeasureJob(group=group, config=config, resolution=resolution, device=device,
                       options=resolve_options(GROUP_OPTIONS[group], checked, device),
@@ -181,7 +159,7 @@ def block_job(configs: Mapping[str, PVTConfig], resolution: ImageSize, *, ref: s
             raise UserInputError(f"config={type(config).__name__!r} is not allowed; give a pvtlab PVTConfig")
     parse_image_size(resolution)
     device = check_device(device)
-    _check_timeout(timeout_s)
+    check_fields({"timeout_s": timeout_s}, {"timeout_s": RULES["timeout_s"]})
     return BlockJob(arms=tuple(configs.items()), ref=ref, resolution=resolution, device=device,
                     options=resolve_options(TIMING_OPTIONS, given, device), timeout_s=timeout_s)
 

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 from .. import defaults
 from ..data.spec import resolve_data_spec
-from ..errors import Rule, UserInputError, check_fields, is_int, number_in, positive_int
+from ..errors import Rule, UserInputError, check_fields, non_negative_int, number_in, positive_int
 from ..models.config import PVTConfig
 from .recipe import ARGUMENTS, Recipe, resolve_recipe
 from .resolution import check_eval_sizes, default_eval_sizes
@@ -30,7 +30,7 @@ OPTIONS = (*ARGUMENTS, "recipe_options", "amp_dtype", "channels_last", "compile"
 # The job's own arguments (the recipe's fields have theirs in recipe.RULES, the speed settings in runtime.RULES).
 ARGUMENT_RULES: dict[str, Rule] = {
     "image_size": positive_int("give a positive integer (px)", optional=False),
-    "seed": Rule(lambda v: is_int(v) and v >= 0, "give an integer >= 0", optional=False),
+    "seed": non_negative_int(optional=False),
     "nproc_per_node": positive_int("give a positive integer", optional=False),
 }
 

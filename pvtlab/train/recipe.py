@@ -23,7 +23,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..errors import Rule, UserInputError, check_fields, did_you_mean, is_int, number_in, one_of, positive_int
+from ..errors import (Rule, UserInputError, boolean, check_fields, did_you_mean, non_negative_int, number_in, one_of,
+                      positive_int)
 from ..models import SIZE_FIELDS, get_config
 from ..models.config import PVTConfig
 
@@ -103,15 +104,15 @@ RULES: dict[str, Rule] = {
     "opt_eps": number_in(0.0, open_low=True), "warmup_unit": one_of(WARMUP_UNITS), "warmup_lr": number_in(0.0),
     "min_lr": number_in(0.0), "label_smoothing": _PROBABILITY,
     "clip_grad": number_in(0.0, optional=True), "drop_path": number_in(0.0, 1.0, optional=True),
-    "size_rules": Rule(lambda v: isinstance(v, bool), "give true or false", optional=False),
-    "timm_transforms": Rule(lambda v: isinstance(v, bool), "give true or false", optional=False),
+    "size_rules": boolean(),
+    "timm_transforms": boolean(),
     "color_jitter": number_in(0.0), "re_prob": _PROBABILITY, "mixup": number_in(0.0), "cutmix": number_in(0.0),
     "mixup_prob": number_in(0.0, 1.0 + 1e-9), "mixup_switch_prob": _PROBABILITY,
-    "ema": Rule(lambda v: isinstance(v, bool), "give true or false", optional=False), "ema_decay": _PROBABILITY,
+    "ema": boolean(), "ema_decay": _PROBABILITY,
     "nproc": positive_int("give a positive integer (processes)", optional=False),
 }
 WARMUP_RULES: dict[str, Rule] = {
-    "steps": Rule(lambda v: is_int(v) and v >= 0, "give a whole number of steps >= 0"),
+    "steps": non_negative_int("give a whole number of steps >= 0"),
     "epochs": number_in(0.0),
     "fraction": number_in(0.0, 1.0),
 }

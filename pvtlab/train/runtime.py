@@ -17,8 +17,8 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ..errors import Rule, check_fields, is_int
-from ..torch_settings import AMP_DTYPES
+from ..errors import Rule, boolean, check_fields, non_negative_int
+from ..torch_settings import AMP_DTYPES, check_device
 from .distributed import Processes
 
 AMP_CHOICES = ("auto", "none", *AMP_DTYPES)
@@ -41,9 +41,9 @@ class Speed:
 # Each speed setting's rule, checked before it is resolved.
 RULES: dict[str, Rule] = {
     "amp_dtype": Rule(lambda v: v in AMP_CHOICES, f"choose one of {list(AMP_CHOICES)} or None", AMP_CHOICES),
-    "channels_last": Rule(lambda v: isinstance(v, bool), "give true or false", optional=False),
+    "channels_last": boolean(),
     "compile": Rule(lambda v: isinstance(v, (bool, str)), "give false, true or a torch.compile mode"),
-    "num_workers": Rule(lambda v: is_int(v) and v >= 0, "give an integer >= 0 or None"),
+    "num_workers": non_negative_int("give an integer >= 0 or None"),
 }
 
 
@@ -52,7 +52,7 @@ def resolve_speed(device: str, *, amp_dtype: str | None, channels_last: bool, co
     """The speed settings as they will run on ``device``: ``auto`` AMP and ``num_workers`` None resolved."""
     check_fields({"amp_dtype": amp_dtype, "channels_last": channels_last, "compile": compile,
                   "num_workers": num_workers}, RULES)
-    kind = torch.device(device).type
+    kind = torch.device(check_device(device)).type
     amp = "none" if amp_dtype is None else amp_dtype
     if amp == "auto":
         amp = "bfloat16" if kind == "cuda" else "none"
